@@ -1,0 +1,83 @@
+import pg from 'pg';
+import { DatabaseUnavailableError, redactSecrets } from '../errors.js';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/**
+ * A small pool for agentpg's own queries (pg-boss keeps its own). Statement-level work only:
+ * anything that needs a session (LISTEN, advisory locks) uses a dedicated pg.Client instead,
+ * because a pooled connection goes back to the pool and is reaped after idleTimeoutMillis.
+ */
+export function createPool(connectionString: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'agentpg',
+  });
+  // An idle client that errors (server restart, terminated backend) must not crash the process;
+  // the pool discards it and the next query opens a new connection.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Runs `fn` inside a transaction on one pooled client; commits, or rolls back on throw. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Connects with bounded retries and exponential backoff, for start-up when the database may still
+ * be coming up. The final error names the host but never the password.
+ */
+export async function waitForDatabase(
+  connectionString: string,
+  options: { attempts?: number; initialDelayMs?: number; maxDelayMs?: number } = {},
+): Promise<void> {
+  const attempts = options.attempts ?? 5;
+  let delay = options.initialDelayMs ?? 200;
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query('select 1');
+      await client.end();
+      return;
+    } catch (err) {
+      lastError = err;
+      await client.end().catch(() => {});
+      if (attempt < attempts) {
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, options.maxDelayMs ?? 5000);
+      }
+    }
+  }
+  const reason = lastError instanceof Error ? lastError.message : String(lastError);
+  throw new DatabaseUnavailableError(
+    `database unreachable at ${describeConnection(connectionString)} after ${attempts} attempts: ${redactSecrets(reason)}`,
+    { cause: lastError },
+  );
+}
+
+/** host:port/database of a connection string, for messages and logs (no user, no password). */
+export function describeConnection(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    return `${url.hostname}:${url.port || 5432}${url.pathname}`;
+  } catch {
+    return '(unparseable connection string)';
+  }
+}

@@ -1,0 +1,76 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+
+/** One row per live agentpg client process; heartbeats keep `last_heartbeat_at` fresh. */
+export const instances = pgTable(
+  'agentpg_instances',
+  {
+    id: varchar('id', { length: 255 }).primaryKey(),
+    hostname: varchar('hostname', { length: 255 }),
+    pid: integer('pid'),
+    version: varchar('version', { length: 50 }),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    lastHeartbeatAt: timestamp('last_heartbeat_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  // The cleanup job looks for stale instances by heartbeat age.
+  (t) => [index('agentpg_instances_heartbeat_idx').on(t.lastHeartbeatAt)],
+);
+
+/** Agent definitions, upserted by every instance that registers the agent. */
+export const agents = pgTable('agentpg_agents', {
+  name: varchar('name', { length: 255 }).primaryKey(),
+  description: text('description'),
+  model: varchar('model', { length: 255 }).notNull(),
+  systemPrompt: text('system_prompt'),
+  maxTokens: integer('max_tokens'),
+  temperature: real('temperature'),
+  tools: text('tools').array().notNull().default(sql`'{}'::text[]`),
+  config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Tool definitions (name, description, JSON Schema of the input). */
+export const tools = pgTable('agentpg_tools', {
+  name: varchar('name', { length: 255 }).primaryKey(),
+  description: text('description').notNull(),
+  inputSchema: jsonb('input_schema').$type<Record<string, unknown>>().notNull(),
+  metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Which instance can execute which agent; removed with the instance (CASCADE). */
+export const instanceAgents = pgTable(
+  'agentpg_instance_agents',
+  {
+    instanceId: varchar('instance_id', { length: 255 })
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    agentName: varchar('agent_name', { length: 255 })
+      .notNull()
+      .references(() => agents.name, { onDelete: 'cascade' }),
+    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.instanceId, t.agentName] }),
+    // "Is any live instance able to run agent X?" (orphaned agents).
+    index('agentpg_instance_agents_agent_idx').on(t.agentName),
+  ],
+);
+
+/** Which instance can execute which tool; removed with the instance (CASCADE). */
+export const instanceTools = pgTable(
+  'agentpg_instance_tools',
+  {
+    instanceId: varchar('instance_id', { length: 255 })
+      .notNull()
+      .references(() => instances.id, { onDelete: 'cascade' }),
+    toolName: varchar('tool_name', { length: 255 })
+      .notNull()
+      .references(() => tools.name, { onDelete: 'cascade' }),
+    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.instanceId, t.toolName] }), index('agentpg_instance_tools_tool_idx').on(t.toolName)],
+);

@@ -1,0 +1,3 @@
+export * from './cluster.js';
+export * from './runs.js';
+export * from './ownership.js';

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+describe('the agentpg schema, read back from the catalog', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db?.drop());
+
+  it('has every table of seed 000 plus messages, tool calls and long-running agents', async () => {
+    const rows = await db.query<{ table_name: string }>(
+      `select table_name from information_schema.tables where table_schema = 'public' and table_name like 'agentpg\\_%' order by 1`,
+    );
+    const names = rows.map((r) => r.table_name);
+    for (const t of [
+      'agentpg_instances',
+      'agentpg_sessions',
+      'agentpg_runs',
+      'agentpg_agents',
+      'agentpg_tools',
+      'agentpg_instance_agents',
+      'agentpg_instance_tools',
+      'agentpg_messages',
+      'agentpg_tool_calls',
+      'agentpg_long_running_agents',
+    ]) {
+      expect(names).toContain(t);
+    }
+    expect(names).not.toContain('agentpg_leader');
+  });
+
+  it('links instance_agents and instance_tools with ON DELETE CASCADE', async () => {
+    const rows = await db.query<{ table_name: string; delete_rule: string }>(`
+      select tc.table_name, rc.delete_rule
+      from information_schema.table_constraints tc
+      join information_schema.referential_constraints rc on rc.constraint_name = tc.constraint_name
+      where tc.table_name in ('agentpg_instance_agents', 'agentpg_instance_tools') and tc.constraint_type = 'FOREIGN KEY'`);
+    expect(rows).toHaveLength(4);
+    expect(new Set(rows.map((r) => r.delete_rule))).toEqual(new Set(['CASCADE']));
+  });
+
+  it('deleting an instance removes its agent and tool links, not the definitions', async () => {
+    await db.query(`insert into agentpg_instances (id, hostname, pid) values ('i1', 'h', 1)`);
+    await db.query(`insert into agentpg_agents (name, model) values ('chat', 'claude-x')`);
+    await db.query(`insert into agentpg_tools (name, description, input_schema) values ('weather', 'w', '{}')`);
+    await db.query(`insert into agentpg_instance_agents (instance_id, agent_name) values ('i1', 'chat')`);
+    await db.query(`insert into agentpg_instance_tools (instance_id, tool_name) values ('i1', 'weather')`);
+    await db.query(`delete from agentpg_instances where id = 'i1'`);
+    expect(await db.query(`select * from agentpg_instance_agents`)).toHaveLength(0);
+    expect(await db.query(`select * from agentpg_instance_tools`)).toHaveLength(0);
+    expect(await db.query(`select * from agentpg_agents where name = 'chat'`)).toHaveLength(1);
+  });
+
+  it('refuses unknown run states and terminal states without a finalized_at', async () => {
+    const [s] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t', 'u') returning id`);
+    await expect(
+      db.query(`insert into agentpg_runs (session_id, agent_name, tenant_id, prompt, state, started_at) values ($1, 'chat', 't', 'p', 'exploded', now())`, [s.id]),
+    ).rejects.toThrow(/agentpg_runs_state_check/);
+    await expect(
+      db.query(`insert into agentpg_runs (session_id, agent_name, tenant_id, prompt, state, started_at) values ($1, 'chat', 't', 'p', 'completed', now())`, [s.id]),
+    ).rejects.toThrow(/agentpg_runs_finalized_check/);
+    const [ok] = await db.query(
+      `insert into agentpg_runs (session_id, agent_name, tenant_id, prompt) values ($1, 'chat', 't', 'p') returning state`,
+      [s.id],
+    );
+    expect(ok.state).toBe('queued');
+  });
+});
