@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** What a tool's `execute` receives besides its input. */
+export interface ToolContext {
+  runId: string;
+  sessionId: string;
+  tenantId: string;
+  agentName: string;
+  /**
+   * Stable across retries of the same call: the model's tool_use id. If the process died while the
+   * tool was running, the call is made again with the same key, so a tool with side effects can
+   * de-duplicate on it.
+   */
+  idempotencyKey: string;
+  /** Aborted on cancel, timeout or shutdown. */
+  signal: AbortSignal;
+  /** 1 on the first execution, higher when a crash interrupted an earlier one. */
+  attempt: number;
+}
+
+/** A zod schema, or a plain JSON Schema object for the input. */
+export type ToolInputSchema = z.ZodType | Record<string, unknown>;
+
+export interface ToolDefinition<I = any> {
+  name: string;
+  description: string;
+  inputSchema: ToolInputSchema;
+  /** Return a string, or anything JSON-serialisable. Throwing becomes an is_error tool_result. */
+  execute(input: I, ctx: ToolContext): Promise<unknown> | unknown;
+  metadata?: Record<string, unknown>;
+}
+
+export function defineTool<S extends z.ZodType>(def: {
+  name: string;
+  description: string;
+  inputSchema: S;
+  execute(input: z.infer<S>, ctx: ToolContext): Promise<unknown> | unknown;
+  metadata?: Record<string, unknown>;
+}): ToolDefinition<z.infer<S>>;
+export function defineTool<I = any>(def: ToolDefinition<I>): ToolDefinition<I>;
+export function defineTool(def: ToolDefinition): ToolDefinition {
+  return def;
+}
+
+export function isZodSchema(schema: ToolInputSchema): schema is z.ZodType {
+  return schema instanceof z.ZodType;
+}
+
+/** The JSON Schema sent to the model and stored in agentpg_tools.input_schema. */
+export function toJsonSchema(schema: ToolInputSchema): Record<string, unknown> {
+  if (isZodSchema(schema)) {
+    const json = z.toJSONSchema(schema) as Record<string, unknown>;
+    delete json.$schema;
+    return json;
+  }
+  return schema;
+}
