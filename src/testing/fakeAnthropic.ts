@@ -1,0 +1,376 @@
+/**
+ * A fake Anthropic Messages API: a real HTTP server (node:http) that the real `@anthropic-ai/sdk`
+ * talks to through `baseURL`, so agents can be exercised offline with scripted replies, failures,
+ * dropped connections, latency and streaming.
+ *
+ *   const fake = await startFakeAnthropic();
+ *   const client = new Anthropic({ apiKey: 'test', baseURL: fake.url });
+ *   fake.enqueue({ toolUses: [{ name: 'search', input: { q: 'x' } }] }, { text: 'done' });
+ *
+ * Reply selection per POST /v1/messages: the FIFO script (`enqueue`) first, then the responder
+ * (`setResponder`, may return undefined to pass), then `defaultReply`, then `{ text: 'ok' }`.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type Anthropic from '@anthropic-ai/sdk';
+import {
+  buildMessage,
+  errorEnvelope,
+  errorTypeFor,
+  inputTokensOf,
+  makeId,
+  replyKind,
+  type FakeErrorReply,
+  type FakeReply,
+  type FakeReplyKind,
+} from './script.js';
+import { messageToSseFrames } from './sse.js';
+
+export interface FakeAnthropicOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** Default delay before each response (a reply's own `latencyMs` wins). Default 0. */
+  latencyMs?: number;
+  /** Reply used when neither the script nor the responder supplies one. Default `{ text: 'ok' }`. */
+  defaultReply?: FakeReply;
+  /** Initial responder (see `setResponder`). */
+  responder?: FakeResponder;
+  /**
+   * Keep received requests in `fake.requests`: true (default) keeps all, a number keeps only the
+   * most recent N, false keeps none (counters in `stats` are always maintained).
+   */
+  record?: boolean | number;
+}
+
+/** One POST /v1/messages as the fake saw it. Secrets are redacted from `headers`. */
+export interface FakeRequest {
+  /** 1-based arrival order. */
+  seq: number;
+  body: Anthropic.MessageCreateParams;
+  /** Lower-cased request headers; `x-api-key` and `authorization` are replaced by '[REDACTED]'. */
+  headers: Record<string, string | string[] | undefined>;
+  stream: boolean;
+  receivedAt: Date;
+  /** What was served (set once a reply was chosen). */
+  reply?: FakeReplyKind;
+  /** HTTP status sent; undefined for a drop or before the response started. */
+  status?: number;
+  /** The client went away (socket closed) before the response was complete. */
+  aborted: boolean;
+  completedAt?: Date;
+}
+
+export type FakeResponder = (
+  request: FakeRequest,
+) => FakeReply | undefined | Promise<FakeReply | undefined>;
+
+export interface FakeAnthropicStats {
+  /** POST /v1/messages received (valid or not). */
+  received: number;
+  /** Responses fully sent. */
+  completed: number;
+  /** Requests the client abandoned before the response was complete. */
+  aborted: number;
+  /** Connections dropped on purpose (`{ drop: true }`). */
+  dropped: number;
+}
+
+export interface FakeAnthropic {
+  /** `http://127.0.0.1:PORT` — pass as `baseURL` to `new Anthropic(...)`. */
+  readonly url: string;
+  readonly port: number;
+  /** Recorded requests, oldest first (see `record`). */
+  readonly requests: readonly FakeRequest[];
+  readonly stats: Readonly<FakeAnthropicStats>;
+  /** Scripted replies not yet consumed. */
+  readonly queued: number;
+  /** Appends replies to the FIFO script consumed by successive POST /v1/messages. */
+  enqueue(...replies: FakeReply[]): void;
+  /** Computes replies from the request when the script is empty; undefined removes it. */
+  setResponder(responder: FakeResponder | undefined): void;
+  /** Resolves once `count` requests in total have been received (since start or `reset`). */
+  waitForRequests(count: number, timeoutMs?: number): Promise<void>;
+  /** Clears the script, the responder, the recorded requests and the counters. */
+  reset(): void;
+  /** Stops listening and destroys open connections (in-flight requests are recorded as aborted). */
+  close(): Promise<void>;
+}
+
+const REDACTED = '[REDACTED]';
+const SECRET_HEADERS = new Set(['x-api-key', 'authorization', 'proxy-authorization']);
+const DEFAULT_REPLY: FakeReply = { text: 'ok' };
+
+export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
+  const host = options.host ?? '127.0.0.1';
+  const defaultLatency = options.latencyMs ?? 0;
+  const recordLimit =
+    options.record === false ? 0 : typeof options.record === 'number' ? options.record : Infinity;
+  const script: FakeReply[] = [];
+  let scriptHead = 0;
+  let responder = options.responder;
+  let requests: FakeRequest[] = [];
+  const stats: FakeAnthropicStats = { received: 0, completed: 0, aborted: 0, dropped: 0 };
+  let waiters: Array<{ count: number; resolve: () => void }> = [];
+
+  function nextScripted(): FakeReply | undefined {
+    if (scriptHead >= script.length) return undefined;
+    const reply = script[scriptHead++];
+    if (scriptHead === script.length) {
+      script.length = 0;
+      scriptHead = 0;
+    }
+    return reply;
+  }
+
+  async function chooseReply(rec: FakeRequest): Promise<FakeReply> {
+    return nextScripted() ?? (responder && (await responder(rec))) ?? options.defaultReply ?? DEFAULT_REPLY;
+  }
+
+  function noteReceived(rec: FakeRequest) {
+    stats.received++;
+    if (recordLimit > 0) {
+      requests.push(rec);
+      if (requests.length > recordLimit) requests.shift();
+    }
+    if (waiters.length) {
+      waiters = waiters.filter((w) => (stats.received >= w.count ? (w.resolve(), false) : true));
+    }
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const isMessages = path === '/v1/messages';
+    if (req.method !== 'POST' || (!isMessages && path !== '/v1/messages/count_tokens')) {
+      req.resume();
+      sendError(res, 404, 'not_found_error', `Not found: ${req.method} ${path}`);
+      return;
+    }
+
+    const raw = await readBody(req);
+    let body: Anthropic.MessageCreateParams;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      if (isMessages) stats.received++;
+      sendError(res, 400, 'invalid_request_error', 'The request body is not valid JSON.');
+      return;
+    }
+    const invalid = validate(body, isMessages);
+    if (!isMessages) {
+      if (invalid) sendError(res, 400, 'invalid_request_error', invalid);
+      else sendJson(res, 200, { input_tokens: inputTokensOf(body) });
+      return;
+    }
+
+    const rec: FakeRequest = {
+      seq: stats.received + 1,
+      body,
+      headers: redactHeaders(req.headers),
+      stream: body.stream === true,
+      receivedAt: new Date(),
+      aborted: false,
+    };
+    noteReceived(rec);
+    let dropping = false;
+    res.once('close', () => {
+      if (!res.writableFinished && !dropping) {
+        rec.aborted = true;
+        stats.aborted++;
+      }
+    });
+    if (invalid) {
+      rec.status = 400;
+      sendError(res, 400, 'invalid_request_error', invalid);
+      finish(rec, res);
+      return;
+    }
+
+    const reply = await chooseReply(rec);
+    rec.reply = replyKind(reply);
+    const latency = reply.latencyMs ?? defaultLatency;
+    if (latency > 0 && !(await waitUnlessClosed(latency, res))) return;
+    if (res.destroyed) return;
+
+    if ('drop' in reply) {
+      dropping = true;
+      stats.dropped++;
+      rec.completedAt = new Date();
+      req.socket.destroy();
+      return;
+    }
+    if ('error' in reply) {
+      rec.status = reply.error.status;
+      sendScriptedError(res, reply.error);
+      finish(rec, res);
+      return;
+    }
+
+    const message = buildMessage(reply, body);
+    rec.status = 200;
+    if (!rec.stream) {
+      sendJson(res, 200, message);
+      finish(rec, res);
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'request-id': makeId('req'),
+    });
+    const frames = messageToSseFrames(message);
+    const chunkDelay = reply.chunkDelayMs ?? 0;
+    if (chunkDelay <= 0) {
+      res.end(frames.join(''));
+    } else {
+      for (const frame of frames) {
+        if (res.destroyed) return;
+        res.write(frame);
+        if (!(await waitUnlessClosed(chunkDelay, res))) return;
+      }
+      res.end();
+    }
+    finish(rec, res);
+  }
+
+  function finish(rec: FakeRequest, res: http.ServerResponse) {
+    if (res.writableEnded) {
+      stats.completed++;
+      rec.completedAt = new Date();
+    }
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        sendError(res, 500, 'api_error', `fake Anthropic failed: ${(err as Error)?.message ?? err}`);
+      } else {
+        res.destroy();
+      }
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url,
+    port,
+    get requests() {
+      return requests;
+    },
+    stats,
+    get queued() {
+      return script.length - scriptHead;
+    },
+    enqueue(...replies) {
+      script.push(...replies);
+    },
+    setResponder(fn) {
+      responder = fn;
+    },
+    waitForRequests(count, timeoutMs = 5_000) {
+      if (stats.received >= count) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== waiter);
+          reject(new Error(`fake Anthropic: ${stats.received}/${count} requests after ${timeoutMs} ms`));
+        }, timeoutMs);
+        const waiter = { count, resolve: () => (clearTimeout(timer), resolve()) };
+        waiters.push(waiter);
+      });
+    },
+    reset() {
+      script.length = 0;
+      scriptHead = 0;
+      responder = options.responder;
+      requests = [];
+      stats.received = stats.completed = stats.aborted = stats.dropped = 0;
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Minimal validation of the fields the real API requires; returns the error message or undefined. */
+function validate(body: unknown, requireMaxTokens: boolean): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'The request body must be a JSON object.';
+  const b = body as Record<string, unknown>;
+  if (typeof b.model !== 'string' || !b.model) return 'model: Field required';
+  if (!Array.isArray(b.messages)) return 'messages: Field required';
+  if (requireMaxTokens && (typeof b.max_tokens !== 'number' || b.max_tokens < 1)) return 'max_tokens: Field required';
+  return undefined;
+}
+
+function redactHeaders(headers: http.IncomingHttpHeaders): FakeRequest['headers'] {
+  const out: FakeRequest['headers'] = {};
+  for (const key in headers) out[key] = SECRET_HEADERS.has(key) ? REDACTED : headers[key];
+  return out;
+}
+
+/** Waits `ms`; resolves false early if the client closes the connection. */
+function waitUnlessClosed(ms: number, res: http.ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      res.off('close', onClose);
+      resolve(true);
+    }, ms);
+    res.once('close', onClose);
+  });
+}
+
+function sendJson(res: http.ServerResponse, status: number, payload: unknown, headers: http.OutgoingHttpHeaders = {}, requestId = makeId('req')) {
+  const text = JSON.stringify(payload);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'request-id': requestId,
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, status: number, type: string, message: string, headers?: http.OutgoingHttpHeaders) {
+  const requestId = makeId('req');
+  sendJson(res, status, errorEnvelope(type, message, requestId), headers, requestId);
+}
+
+function sendScriptedError(res: http.ServerResponse, e: FakeErrorReply['error']) {
+  const [defaultType, defaultMessage] = errorTypeFor(e.status);
+  const headers: http.OutgoingHttpHeaders = {};
+  const retryAfter = e.retryAfterSeconds ?? (e.status === 429 ? 1 : undefined);
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  if (e.retryAfterMs !== undefined) headers['retry-after-ms'] = String(e.retryAfterMs);
+  if (e.shouldRetry !== undefined) headers['x-should-retry'] = String(e.shouldRetry);
+  sendError(res, e.status, e.type ?? defaultType, e.message ?? defaultMessage, headers);
+}
