@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { json, readSse, startService, type ServiceProcess } from '../helpers/service.js';
+
+describe('the HTTP service (npm start) against a real database and the offline model', () => {
+  let db: TestDatabase;
+  let service: ServiceProcess;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    service = await startService({ DATABASE_URL: db.url, ANTHROPIC_API_KEY: undefined, AGENTPG_API_TOKEN: undefined });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await db?.drop();
+  });
+
+  const post = (path: string, body: unknown) =>
+    fetch(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('says plainly that the offline fake model answers', () => {
+    expect(service.output()).toMatch(/OFFLINE FAKE MODEL/);
+  });
+
+  it('lists the example agents with their tools', async () => {
+    const agents = await json(await fetch(`${service.url}/v1/agents`));
+    expect(agents.map((a: { name: string }) => a.name).sort()).toEqual(['chat', 'weather']);
+    expect(agents.find((a: { name: string }) => a.name === 'weather').tools).toEqual(['get_weather', 'get_time']);
+  });
+
+  it('creates a session, runs a prompt with a tool call, streams its events to the end, and reads it back completed', async () => {
+    const session = await json(await post('/v1/sessions', { agent: 'weather', tenantId: 't1', identifier: 'user123' }));
+    expect(session.id).toMatch(/^[0-9a-f-]{36}$/);
+    const created = await post('/v1/runs', { sessionId: session.id, prompt: 'What is the weather in Paris?' });
+    expect(created.status).toBe(202);
+    const run = await json(created);
+    const events = await readSse(await fetch(`${service.url}/v1/runs/${run.id}/events`));
+    const types = events.map((e) => e.event);
+    expect(types).toContain('tool_call');
+    expect(types[types.length - 1]).toBe('end');
+    const final = await json(await fetch(`${service.url}/v1/runs/${run.id}`));
+    expect(final.state).toBe('completed');
+    expect(final.metadata.model).toBe('offline-fake');
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect(metrics).toMatch(/agentpg_runs\{state="completed"\} [1-9]/);
+  });
+
+  it('answers bad bodies with 400 naming the field', async () => {
+    const res = await post('/v1/sessions', { agent: 'chat', tenantId: '', identifier: 'x' });
+    expect(res.status).toBe(400);
+    const body = await json(res);
+    expect(body.error.type).toBe('invalid_request_error');
+    expect(body.error.message).toMatch(/tenantId/);
+    const notJson = await fetch(`${service.url}/v1/runs`, { method: 'POST', body: '{nope' });
+    expect(notJson.status).toBe(400);
+  });
+
+  it('answers unknown agents, sessions and runs with 404', async () => {
+    const a = await post('/v1/sessions', { agent: 'nobody', tenantId: 't', identifier: 'x' });
+    expect(a.status).toBe(404);
+    expect((await json(a)).error.message).toMatch(/agent not found: nobody/);
+    const s = await post('/v1/runs', { sessionId: '00000000-0000-0000-0000-000000000000', prompt: 'hi' });
+    expect(s.status).toBe(404);
+    const r = await fetch(`${service.url}/v1/runs/00000000-0000-0000-0000-000000000000`);
+    expect(r.status).toBe(404);
+    const bad = await fetch(`${service.url}/v1/runs/not-a-uuid`);
+    expect(bad.status).toBe(404);
+  });
+});
