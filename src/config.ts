@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import type { AgentDefinition } from './model/agent.js';
 import type { ToolDefinition } from './model/tool.js';
-import type { LongRunningKind } from './ownership/types.js';
+import type { LongRunningKind, OwnershipOptions } from './ownership/types.js';
+import { validateOwnershipConfig } from './ownership/validate.js';
 import type { Logger } from './logger.js';
+import type { CleanupPassSummary } from './cluster/cleanup.js';
 
 /** What a user passes to `new AgentPG(...)`. Durations are milliseconds. */
 export interface AgentPGConfig {
@@ -22,6 +24,8 @@ export interface AgentPGConfig {
   tools?: ToolDefinition[];
   /** Kinds of long-running agent this instance can own (seed 004). */
   longRunning?: LongRunningKind[];
+  /** Tuning of long-running agent ownership: shards, lock budget, leases (src/ownership/options.ts). */
+  ownership?: OwnershipOptions;
   /** Default: a random UUID. */
   instanceId?: string;
   /** Default: os.hostname(). */
@@ -51,6 +55,13 @@ export interface AgentPGConfig {
   poolSize?: number;
   /** Background failures (heartbeat, cleanup, reconnects) are reported here and never thrown. */
   onError?: (err: Error) => void;
+  /**
+   * [cluster] Called after each cleanup pass this instance ran. There is no leader (cleanup passes
+   * are pg-boss singleton jobs), so the seed's onBecameLeader/onLostLeadership have no equivalent.
+   */
+  onCleanupPass?: (summary: CleanupPassSummary) => void;
+  /** [cluster] Attempts to reach the database in start() before a DatabaseUnavailableError. Default 5. */
+  connectAttempts?: number;
   logger?: Logger;
 }
 
@@ -69,6 +80,7 @@ const configSchema = z.object({
   agents: z.array(z.any()).optional(),
   tools: z.array(z.any()).optional(),
   longRunning: z.array(z.any()).optional(),
+  ownership: z.any().optional(),
   instanceId: z.string().min(1).max(255).optional(),
   hostname: z.string().max(255).optional(),
   metadata: z.record(z.string(), z.unknown()).optional(),
@@ -84,6 +96,8 @@ const configSchema = z.object({
   toolTimeoutMs: durationMs.optional(),
   poolSize: z.number().int().min(2).optional(),
   onError: z.function().optional(),
+  onCleanupPass: z.function().optional(),
+  connectAttempts: z.number().int().positive().optional(),
   logger: z.any().optional(),
 });
 
@@ -113,6 +127,7 @@ export function resolveConfig(input: AgentPGConfig): ResolvedConfig {
     throw new ConfigError(`invalid config: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const c = { ...input };
+  validateOwnershipConfig(c.ownership, c.longRunning);
   if ((c.heartbeatIntervalMs ?? 30_000) >= (c.instanceTtlMs ?? 120_000)) {
     throw new ConfigError('invalid config: heartbeatIntervalMs must be shorter than instanceTtlMs');
   }

@@ -43,3 +43,59 @@ export function redactSecrets(text: string): string {
     .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@')
     .replace(/(sk-ant-[a-z0-9]{0,6})[a-z0-9_-]+/gi, '$1***');
 }
+
+/** A public method got an argument it cannot accept (an empty prompt, an over-long tenant id...). */
+export class ValidationError extends AgentPGError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_argument', message, options);
+  }
+}
+
+/** The fields of a run the run errors carry (the full row is `Run` in `src/runs/types.ts`). */
+export interface RunErrorDetails {
+  id: string;
+  state: string;
+  errorType: string | null;
+  errorMessage: string | null;
+}
+
+/** `agent.run()` / `runs.result()`: the run ended `failed`. `run` is the stored row (camelCase). */
+export class RunFailedError<R extends RunErrorDetails = RunErrorDetails> extends AgentPGError {
+  readonly run: R;
+  constructor(run: R) {
+    super('run_failed', `run ${run.id} failed (${run.errorType ?? 'unknown_error'}): ${run.errorMessage ?? 'no message'}`);
+    this.run = run;
+  }
+}
+
+/** `agent.run()` / `runs.result()`: the run was cancelled. */
+export class RunCancelledError<R extends RunErrorDetails = RunErrorDetails> extends AgentPGError {
+  readonly run: R;
+  constructor(run: R) {
+    super('run_cancelled', `run ${run.id} was cancelled`);
+    this.run = run;
+  }
+}
+
+/** `runs.wait()` gave up after its `timeoutMs`; the run itself goes on. */
+export class WaitTimeoutError extends AgentPGError {
+  readonly runId: string;
+  constructor(runId: string, timeoutMs: number) {
+    super('wait_timeout', `run ${runId} did not finish within ${timeoutMs} ms`);
+    this.runId = runId;
+  }
+}
+
+/**
+ * A long-running agent's owner tried to write with an epoch that is no longer current: another
+ * acquisition (another instance, or this one again) fenced it off. The handler is aborted.
+ */
+export class StaleOwnerError extends AgentPGError {
+  readonly agentId: string;
+  readonly epoch: number;
+  constructor(agentId: string, epoch: number) {
+    super('stale_owner', `long-running agent ${agentId}: epoch ${epoch} is no longer the owner's (fenced write rejected)`);
+    this.agentId = agentId;
+    this.epoch = epoch;
+  }
+}

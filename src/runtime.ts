@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { PgBoss } from 'pg-boss';
 import type { ResolvedConfig } from './config.js';
 import type { Pool } from './db/connection.js';
+import type { HealthCounters } from './cluster/health.js';
 import type { EventListener } from './events/listener.js';
 import type { Logger } from './logger.js';
 import type { Registry } from './model/registry.js';
@@ -24,4 +25,9 @@ export interface Runtime {
   logger: Logger;
   /** Background failures go here: logged, then passed to config.onError. Never throws. */
   reportError(err: unknown, context?: string): void;
+  /**
+   * [cluster] Counters read by client.health(): the runs worker sets `inFlightRuns`, the ownership
+   * manager `ownedLongRunningAgents` (functions, read at call time). Unset reads as 0.
+   */
+  health: HealthCounters;
 }

@@ -2,15 +2,41 @@ import pg from 'pg';
 import type { Logger } from '../logger.js';
 
 export type NotificationHandler = (payload: string) => void;
+
+/** What a resync handler is told after the LISTEN connection came back. */
+export interface ResyncInfo {
+  /**
+   * Database time at which the old connection was last known to be alive (its last successful
+   * probe): notifications sent after it may have been missed. Null if never connected before.
+   */
+  since: Date | null;
+  /** Reconnects so far, this one included. */
+  reconnects: number;
+}
 /** Called after the LISTEN connection came back: anything sent meanwhile was missed. */
-export type ResyncHandler = () => void;
+export type ResyncHandler = (info: ResyncInfo) => void | Promise<void>;
+
+export interface EventListenerOptions {
+  /**
+   * How often the LISTEN connection is probed (`select now()`): detects a connection that died
+   * silently (a partition keeps the socket open, NOTES.md) and bounds the catch-up window. 10 s.
+   */
+  probeIntervalMs?: number;
+  /** A probe that takes longer than this counts as a lost connection. 5 s. */
+  probeTimeoutMs?: number;
+  /** Reconnect backoff: first delay and cap. 100 ms, 5 s. */
+  reconnectInitialDelayMs?: number;
+  reconnectMaxDelayMs?: number;
+}
 
 /**
- * The client's one LISTEN connection. Subscribers register per channel; the connection is opened
- * lazily, LISTENs to every channel with at least one subscriber, and reconnects with capped
- * exponential backoff when it drops. Because NOTIFY is fire-and-forget, a reconnect may have
- * missed notifications: every `onResync` handler is then called so its owner can catch up from
- * the tables (the source of truth).
+ * The client's one LISTEN connection. Subscribers register per channel; the connection LISTENs to
+ * every channel with at least one subscriber, and reconnects with capped exponential backoff when
+ * it drops or stops answering probes. Because NOTIFY is fire-and-forget, a reconnect may have
+ * missed notifications: every `onResync` handler is then called (with the time from which things
+ * may have been missed) so its owner can catch up from the tables, the source of truth.
+ *
+ * Its own pg.Client, never a pooled connection: a LISTEN belongs to one session.
  */
 export class EventListener {
   private client: pg.Client | null = null;
@@ -18,18 +44,38 @@ export class EventListener {
   private readonly resyncHandlers = new Set<ResyncHandler>();
   private connecting: Promise<void> | null = null;
   private stopped = false;
-  private reconnectDelayMs = 100;
+  private reconnectDelayMs: number;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
+  private everConnected = false;
+  private queue: Promise<void> = Promise.resolve();
+  /** Database time of the last successful probe (or connect) of the current connection. */
+  lastAliveAt: Date | null = null;
   /** Counts reconnects, for health and tests. */
   reconnects = 0;
+  private readonly probeIntervalMs: number;
+  private readonly probeTimeoutMs: number;
+  private readonly initialDelayMs: number;
+  private readonly maxDelayMs: number;
 
   constructor(
     private readonly connectionString: string,
     private readonly logger: Logger,
     private readonly reportError: (err: unknown, context?: string) => void,
-  ) {}
+    options: EventListenerOptions = {},
+  ) {
+    this.probeIntervalMs = options.probeIntervalMs ?? 10_000;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? 5_000;
+    this.initialDelayMs = options.reconnectInitialDelayMs ?? 100;
+    this.maxDelayMs = options.reconnectMaxDelayMs ?? 5_000;
+    this.reconnectDelayMs = this.initialDelayMs;
+  }
 
-  /** Subscribes to a channel; returns the unsubscribe function. Resolves once LISTEN is active. */
+  /**
+   * Subscribes to a channel; returns the unsubscribe function. Resolves once LISTEN is active —
+   * or, while the connection is down and being re-established, once the handler is registered
+   * (it is LISTENed on reconnect, and resync handlers learn about the gap).
+   */
   async subscribe(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
     let set = this.handlers.get(channel);
     const isNew = !set;
@@ -38,17 +84,37 @@ export class EventListener {
       this.handlers.set(channel, set);
     }
     set.add(handler);
-    await this.ensureConnected();
-    if (isNew && this.client) await this.client.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
-    return async () => {
+    const unsubscribe = async () => {
       const s = this.handlers.get(channel);
-      if (!s) return;
-      s.delete(handler);
+      if (!s || !s.delete(handler)) return;
       if (s.size === 0) {
         this.handlers.delete(channel);
-        await this.client?.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
+        await this.serial(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
       }
     };
+    if (this.everConnected && !this.client) {
+      // Down: the reconnect LISTENs every registered channel.
+      this.scheduleReconnect();
+      return unsubscribe;
+    }
+    await this.ensureConnected();
+    if (isNew && this.client) await this.serial(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => {});
+    return unsubscribe;
+  }
+
+  /**
+   * Runs one statement on the LISTEN connection after the previous one finished: pg deprecates
+   * overlapping queries on one client, and LISTEN/UNLISTEN/probe may be issued concurrently.
+   */
+  private serial<T extends pg.QueryResultRow>(text: string): Promise<pg.QueryResult<T>> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('LISTEN connection is down'));
+    const result = this.queue.then(() => client.query<T>(text));
+    this.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 
   onResync(handler: ResyncHandler): () => void {
@@ -60,6 +126,11 @@ export class EventListener {
     return this.client !== null;
   }
 
+  /** The server process id of the LISTEN connection (pg_stat_activity.pid), null when down. */
+  get backendPid(): number | null {
+    return (this.client as unknown as { processID?: number } | null)?.processID ?? null;
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
     await this.ensureConnected();
@@ -68,8 +139,12 @@ export class EventListener {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.clearProbe();
     const c = this.client;
     this.client = null;
+    // A connect still in flight is not awaited (it may hang on a dead network until its timeout):
+    // it sees `stopped` when it completes and closes itself.
     await c?.end().catch(() => {});
   }
 
@@ -88,6 +163,7 @@ export class EventListener {
       connectionString: this.connectionString,
       application_name: 'agentpg-listener',
       keepAlive: true,
+      connectionTimeoutMillis: 10_000,
     });
     client.on('notification', (msg) => {
       const set = this.handlers.get(msg.channel);
@@ -100,35 +176,88 @@ export class EventListener {
         }
       }
     });
-    const onLost = (err?: Error) => {
-      if (this.client !== client) return;
-      this.client = null;
-      client.end().catch(() => {});
-      if (this.stopped) return;
-      this.reportError(err ?? new Error('LISTEN connection ended'), 'event listener');
-      this.scheduleReconnect();
-    };
-    client.on('error', onLost);
-    client.on('end', () => onLost());
-    await client.connect();
-    for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    client.on('error', (err) => this.lost(client, err));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      const { rows } = await client.query<{ now: Date }>('select now() as now');
+      if (this.stopped) {
+        await client.end().catch(() => {});
+        return;
+      }
+      this.lastAliveAt = rows[0].now;
+    } catch (err) {
+      client.removeAllListeners('end');
+      client.on('error', () => {});
+      await client.end().catch(() => {});
+      throw err;
+    }
     this.client = client;
-    this.reconnectDelayMs = 100;
+    this.queue = Promise.resolve();
+    this.everConnected = true;
+    this.reconnectDelayMs = this.initialDelayMs;
+    this.scheduleProbe(client);
+  }
+
+  /** The connection `client` is gone (error, end, failed probe): drop it and reconnect. */
+  private lost(client: pg.Client, err?: Error): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.clearProbe();
+    // A half-open socket may never answer end(): destroy it.
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    client.end().catch(() => {});
+    if (this.stopped) return;
+    this.reportError(err ?? new Error('LISTEN connection ended'), 'event listener');
+    this.scheduleReconnect();
+  }
+
+  private scheduleProbe(client: pg.Client): void {
+    this.clearProbe();
+    this.probeTimer = setTimeout(async () => {
+      this.probeTimer = null;
+      if (this.client !== client) return;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const probe = this.serial<{ now: Date }>('select now() as now');
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`LISTEN connection probe timed out after ${this.probeTimeoutMs} ms`)), this.probeTimeoutMs);
+        });
+        const { rows } = await Promise.race([probe, timeout]);
+        if (this.client !== client) return;
+        this.lastAliveAt = rows[0].now;
+        this.scheduleProbe(client);
+      } catch (err) {
+        this.lost(client, err instanceof Error ? err : new Error(String(err)));
+      } finally {
+        clearTimeout(timer);
+      }
+    }, this.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private clearProbe(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = null;
   }
 
   private scheduleReconnect(): void {
-    if (this.reconnectTimer || this.stopped) return;
+    if (this.reconnectTimer || this.stopped || this.client) return;
     const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 5000);
+    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, this.maxDelayMs);
+    const since = this.lastAliveAt;
     this.reconnectTimer = setTimeout(async () => {
       this.reconnectTimer = null;
       try {
         await this.ensureConnected();
+        if (!this.client) return; // stopped meanwhile
         this.reconnects++;
         this.logger.info({ reconnects: this.reconnects }, 'event listener reconnected');
+        const info: ResyncInfo = { since, reconnects: this.reconnects };
         for (const h of this.resyncHandlers) {
           try {
-            h();
+            await h(info);
           } catch (err) {
             this.reportError(err, 'resync handler');
           }

@@ -28,6 +28,8 @@ export interface ToolDefinition<I = any> {
   /** Return a string, or anything JSON-serialisable. Throwing becomes an is_error tool_result. */
   execute(input: I, ctx: ToolContext): Promise<unknown> | unknown;
   metadata?: Record<string, unknown>;
+  /** Per-call timeout for this tool; default the client's `toolTimeoutMs`. */
+  timeoutMs?: number;
 }
 
 export function defineTool<S extends z.ZodType>(def: {
@@ -36,6 +38,7 @@ export function defineTool<S extends z.ZodType>(def: {
   inputSchema: S;
   execute(input: z.infer<S>, ctx: ToolContext): Promise<unknown> | unknown;
   metadata?: Record<string, unknown>;
+  timeoutMs?: number;
 }): ToolDefinition<z.infer<S>>;
 export function defineTool<I = any>(def: ToolDefinition<I>): ToolDefinition<I>;
 export function defineTool(def: ToolDefinition): ToolDefinition {
@@ -54,4 +57,34 @@ export function toJsonSchema(schema: ToolInputSchema): Record<string, unknown> {
     return json;
   }
   return schema;
+}
+
+const validators = new WeakMap<object, z.ZodType | null>();
+
+/**
+ * Checks a tool's input against its schema before `execute` sees it: a zod schema parses it (and
+ * its transforms/defaults apply); a JSON Schema is converted to zod once (`z.fromJSONSchema`). A
+ * JSON Schema zod cannot convert is not enforced (the model was still given it).
+ */
+export function validateToolInput(tool: ToolDefinition, input: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+  let schema = validators.get(tool);
+  if (schema === undefined) {
+    if (isZodSchema(tool.inputSchema)) schema = tool.inputSchema;
+    else {
+      try {
+        schema = z.fromJSONSchema(tool.inputSchema as Parameters<typeof z.fromJSONSchema>[0]);
+      } catch {
+        schema = null;
+      }
+    }
+    validators.set(tool, schema);
+  }
+  if (!schema) return { ok: true, value: input };
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issues = parsed.error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`)
+    .join('; ');
+  return { ok: false, message: `invalid input for tool "${tool.name}": ${issues}` };
 }

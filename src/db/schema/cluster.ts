@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, varchar } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
 
 /** One row per live agentpg client process; heartbeats keep `last_heartbeat_at` fresh. */
 export const instances = pgTable(
@@ -73,4 +73,30 @@ export const instanceTools = pgTable(
     registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.instanceId, t.toolName] }), index('agentpg_instance_tools_tool_idx').on(t.toolName)],
+);
+
+/**
+ * One row per cleanup pass (the seed's leader-only cleanup, run here as a pg-boss throttled job):
+ * which instance ran it, for which time slot, and what it did. `job_id` is unique, so a retried
+ * job updates its own row instead of adding one; the slot is deliberately NOT unique, so a defect
+ * that ran one slot twice stays visible (the tests count passes per slot).
+ */
+export const cleanupPasses = pgTable(
+  'agentpg_cleanup_passes',
+  {
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity().primaryKey(),
+    // The pg-boss job of the pass; null for a pass run by hand (client.runCleanupPass()).
+    jobId: uuid('job_id').unique(),
+    // The throttle slot pg-boss computed (start of the slot, database time).
+    slot: timestamp('slot', { withTimezone: true }),
+    instanceId: varchar('instance_id', { length: 255 }).notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+    staleInstances: integer('stale_instances').notNull().default(0),
+    stuckRuns: integer('stuck_runs').notNull().default(0),
+    releasedRuns: integer('released_runs').notNull().default(0),
+    freedAgents: integer('freed_agents').notNull().default(0),
+    error: text('error'),
+  },
+  (t) => [index('agentpg_cleanup_passes_started_idx').on(t.startedAt), index('agentpg_cleanup_passes_slot_idx').on(t.slot)],
 );

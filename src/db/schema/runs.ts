@@ -69,6 +69,9 @@ export const runs = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }),
     cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
     finalizedAt: timestamp('finalized_at', { withTimezone: true }),
+    // [cluster] Maintained by a trigger (migration cluster_triggers) on every state change, so the
+    // event listener can catch up on run state changes it missed while its LISTEN connection was down.
+    stateChangedAt: timestamp('state_changed_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     check('agentpg_runs_state_check', sql`${t.state} in ('queued', 'running', 'completed', 'failed', 'cancelled')`),
@@ -85,6 +88,8 @@ export const runs = pgTable(
     index('agentpg_runs_running_idx').on(t.startedAt).where(sql`${t.state} = 'running'`),
     index('agentpg_runs_instance_idx').on(t.instanceId).where(sql`${t.state} = 'running'`),
     index('agentpg_runs_state_idx').on(t.state, t.createdAt),
+    // [cluster] Event catch-up after a LISTEN reconnect: runs whose state changed since a time.
+    index('agentpg_runs_state_changed_idx').on(t.stateChangedAt),
     uniqueIndex('agentpg_runs_idempotency_idx').on(t.sessionId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );

@@ -1,0 +1,199 @@
+/**
+ * `npm run bench [-- --quick] [--only a,b] [--database-url URL] [--out FILE]`
+ *
+ * Measures agentpg against its baselines in one run and writes bench/results/latest.json (plus
+ * latest.md, the table as Markdown). Every metric runs in a fresh database of its own; the
+ * default server is an embedded PostgreSQL the benchmark starts with default settings and deletes
+ * afterwards (clean WAL, nothing else on it). A metric that fails is reported as null with the
+ * reason; the command itself exits 0 whatever the numbers (benchmarks never fail CI on a number),
+ * and non-zero only when the harness itself could not run.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Child, onShutdown } from './lib/child.js';
+import { BENCH_DIR, WORKER_SOURCES, useWorkerScripts, workerScript, type BenchContext, type MetricResult } from './lib/context.js';
+import { bundleWorkers } from './lib/bundle.js';
+import { createBenchDatabase, externalServer, startOwnServer, type BenchDatabase, type BenchServer } from './lib/database.js';
+import { formatMarkdown, formatTable, tableRows, type BenchResults } from './lib/report.js';
+import { measureConcurrency } from './metrics/concurrency.js';
+import { measureFailoverPartition, measureFailoverSigkill } from './metrics/failover.js';
+import { measureEnqueueToStart, measureEventLatency } from './metrics/latency.js';
+import { measureOwnershipScale, measureRss } from './metrics/ownershipScale.js';
+import { measureThroughput } from './metrics/throughput.js';
+
+const METRICS = ['throughput', 'enqueue_to_start', 'event_latency', 'concurrency', 'failover_sigkill', 'failover_partition', 'rss', 'ownership_scale'] as const;
+type MetricName = (typeof METRICS)[number];
+
+function parseArgs(argv: string[]) {
+  const args = { quick: false, only: null as Set<MetricName> | null, databaseUrl: null as string | null, out: path.join(BENCH_DIR, 'results/latest.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') args.quick = true;
+    else if (a === '--only') {
+      const names = (argv[++i] ?? '').split(',').filter(Boolean);
+      for (const n of names) if (!METRICS.includes(n as MetricName)) throw new Error(`unknown metric "${n}"; known: ${METRICS.join(', ')}`);
+      args.only = new Set(names as MetricName[]);
+    } else if (a === '--database-url') args.databaseUrl = argv[++i] ?? null;
+    else if (a === '--out') args.out = path.resolve(argv[++i] ?? args.out);
+    else if (a === '--help' || a === '-h') {
+      console.log(`usage: npm run bench -- [--quick] [--only ${METRICS.join(',')}] [--database-url URL] [--out FILE]`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  return args;
+}
+
+function machine() {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memory_gb: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    load_avg_at_start: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const log = (msg: string) => console.log(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
+  const want = (m: MetricName) => !args.only || args.only.has(m);
+
+  let server: BenchServer;
+  if (args.databaseUrl) {
+    server = await externalServer(args.databaseUrl);
+    log(`server: ${server.host}:${server.port} (external, PostgreSQL ${server.version})`);
+  } else {
+    log('server: starting an embedded PostgreSQL with default settings');
+    server = await startOwnServer();
+    log(`server: embedded PostgreSQL ${server.version} on port ${server.port}`);
+  }
+  const databases: BenchDatabase[] = [];
+  onShutdown(async () => {
+    for (const d of databases) await d.drop().catch(() => {});
+    await server.close();
+  });
+
+  const bundled = await bundleWorkers(WORKER_SOURCES);
+  useWorkerScripts(bundled.workers);
+  if (bundled.note) log(bundled.note);
+  const model = new Child(workerScript('fakeModel'), { label: 'fake-model', env: { FAKE_LATENCY_MS: '0' }, keepMessages: false });
+  const ready = await model.waitFor((m) => m.type === 'ready', 60_000, 'fake model ready');
+  const ctx: BenchContext = { quick: args.quick, server, model, modelUrl: String(ready.url), log };
+
+  const results: BenchResults = {
+    runs_throughput: null,
+    db_cost_per_run: null,
+    concurrency: null,
+    enqueue_to_start_ms: null,
+    event_latency_ms: null,
+    failover_sigkill_ms: null,
+    failover_partition_ms: null,
+    ownership_scale: null,
+    rss_mb_10k_agents: null,
+    meta: {},
+    details: {},
+  };
+  const skipped: Record<string, string> = {};
+  const notes: Record<string, string[]> = {};
+  const durations: Record<string, number> = {};
+
+  const fresh = async () => {
+    const db = await createBenchDatabase(server.url);
+    databases.push(db);
+    return db;
+  };
+  const release = async (db: BenchDatabase) => {
+    await db.drop().catch(() => {});
+    databases.splice(databases.indexOf(db), 1);
+  };
+
+  /** Runs one metric; a failure is recorded as a reason, never thrown. */
+  async function run<T>(name: MetricName, fn: () => Promise<MetricResult<T>>, apply: (v: T) => void): Promise<void> {
+    if (!want(name)) {
+      skipped[name] = 'not selected (--only)';
+      return;
+    }
+    const t0 = Date.now();
+    try {
+      const r = await fn();
+      apply(r.value);
+      if (r.details) results.details[name] = r.details;
+      if (r.notes?.length) notes[name] = r.notes;
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0];
+      skipped[name] = reason;
+      log(`${name}: FAILED — ${reason}`);
+      if (process.env.BENCH_DEBUG) console.error(err);
+    } finally {
+      durations[name] = Math.round((Date.now() - t0) / 100) / 10;
+    }
+  }
+
+  try {
+    // Throughput, enqueue_to_start and event_latency share one database, one after the other.
+    if (want('throughput') || want('enqueue_to_start') || want('event_latency')) {
+      const db = await fresh();
+      await run('throughput', () => measureThroughput(ctx, db), (v) => {
+        results.runs_throughput = v.runs_throughput;
+        results.db_cost_per_run = v.db_cost_per_run;
+      });
+      await run('enqueue_to_start', () => measureEnqueueToStart(ctx, db), (v) => (results.enqueue_to_start_ms = v));
+      await run('event_latency', () => measureEventLatency(ctx, db), (v) => (results.event_latency_ms = v));
+      await release(db);
+    }
+    for (const [name, fn, apply] of [
+      ['concurrency', measureConcurrency, (v: never) => (results.concurrency = v)],
+      ['failover_sigkill', measureFailoverSigkill, (v: never) => (results.failover_sigkill_ms = v)],
+      ['failover_partition', measureFailoverPartition, (v: never) => (results.failover_partition_ms = v)],
+      ['rss', measureRss, (v: never) => (results.rss_mb_10k_agents = v)],
+      ['ownership_scale', measureOwnershipScale, (v: never) => (results.ownership_scale = v)],
+    ] as unknown as Array<[MetricName, (c: BenchContext, d: BenchDatabase) => Promise<MetricResult<never>>, (v: never) => void]>) {
+      if (!want(name)) {
+        skipped[name] = 'not selected (--only)';
+        continue;
+      }
+      const db = await fresh();
+      await run(name, () => fn(ctx, db), apply);
+      await release(db);
+    }
+  } finally {
+    await model.stop().catch(() => {});
+    for (const d of [...databases]) await release(d);
+    await server.close();
+  }
+
+  results.meta = {
+    date: new Date().toISOString(),
+    mode: args.quick ? 'quick' : 'full',
+    machine: machine(),
+    server: { kind: server.kind, version: server.version, settings: server.kind === 'embedded' ? 'PostgreSQL defaults (max_connections 100, max_locks_per_transaction 64, shared_buffers 128MB)' : 'as configured' },
+    duration_s: Math.round((Date.now() - started) / 1000),
+    metric_duration_s: durations,
+    skipped,
+    notes,
+    command: `npm run bench${args.quick ? ' -- --quick' : ''}`,
+    workers: bundled.note ?? 'plain node, bundled with esbuild (node_modules external)',
+  };
+  fs.mkdirSync(path.dirname(args.out), { recursive: true });
+  fs.writeFileSync(args.out, JSON.stringify(results, null, 2) + '\n');
+  const rows = tableRows(results);
+  fs.writeFileSync(args.out.replace(/\.json$/, '.md'), formatMarkdown(rows) + '\n');
+  console.log('');
+  console.log(formatTable(rows));
+  console.log('');
+  for (const [k, v] of Object.entries(skipped)) if (v !== 'not selected (--only)') console.log(`not measured: ${k}: ${v}`);
+  for (const [k, list] of Object.entries(notes)) for (const n of list) console.log(`note: ${k}: ${n}`);
+  console.log(`✓ marks compare with the issue's targets and are informative only. Written: ${path.relative(process.cwd(), args.out)}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`bench: ${(err as Error).stack ?? err}`);
+    process.exit(1);
+  },
+);

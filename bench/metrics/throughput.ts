@@ -1,0 +1,125 @@
+/**
+ * runs_throughput + db_cost_per_run.
+ *
+ * Both sides run in one child process each, enqueue N units with 32 concurrent callers while
+ * working them (one instance doing everything), against the same fake model process at zero
+ * latency. The rate is N over the span from the first unit created to the last one finished, read
+ * from the database's own timestamps (agentpg_runs.created_at → finalized_at; pg-boss job
+ * created_on → completed_on), so neither side's process start or the harness's polling counts.
+ *
+ * db_cost_per_run: pg_stat_database.xact_commit and pg_current_wal_lsn() deltas over the agentpg
+ * side, from before the first enqueue to after the instance stopped (its backends flushed their
+ * stats on exit), minus the harness's own polling statements; pg-boss's own work included. The
+ * same numbers for the baseline (pg-boss alone) go in details.
+ */
+import { Child } from '../lib/child.js';
+import { workerScript, type BenchContext, type MetricResult } from '../lib/context.js';
+import { sleep, type BenchDatabase } from '../lib/database.js';
+import { costDelta, costSnapshot } from '../lib/dbCost.js';
+import { CountingClient } from '../lib/poll.js';
+import { round } from '../lib/stats.js';
+
+export interface ThroughputValue {
+  runs_throughput: { runs_per_s: number | null; baseline_jobs_per_s: number | null; ratio: number | null };
+  db_cost_per_run: { commits: number | null; wal_bytes: number | null };
+}
+
+const BASELINE_QUEUE = 'bench_baseline';
+const ENQUEUE_CONCURRENCY = 32;
+const RUN_CONCURRENCY = 100; // agentpg's default runConcurrency
+
+export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): Promise<MetricResult<ThroughputValue>> {
+  const n = ctx.quick ? 600 : 2500;
+  const sessions = Math.max(1, Math.floor(n / 5));
+  const prompt = 'Say ok.';
+  const notes: string[] = [];
+
+  // --- baseline: bare pg-boss + the same SDK call ---
+  ctx.log(`throughput: baseline, ${n} bare pg-boss jobs`);
+  const baseline = new Child(workerScript('baseline'), {
+    label: 'baseline',
+    env: { BENCH_BASELINE: JSON.stringify({ databaseUrl: db.url, modelUrl: ctx.modelUrl, queue: BASELINE_QUEUE, concurrency: RUN_CONCURRENCY }) },
+  });
+  await baseline.waitFor((m) => m.type === 'ready', 60_000, 'baseline ready');
+  const bBefore = await costSnapshot(ctx.server.url, db.name);
+  const bPoll = await new CountingClient(db.url).connect();
+  await baseline.request({ type: 'sendMany', count: n, sessions, concurrency: ENQUEUE_CONCURRENCY, prompt }, 300_000);
+  await bPoll.waitForCount(
+    `select count(*) as n from agentpg_boss.job where name = $1 and state = 'completed'`,
+    [BASELINE_QUEUE],
+    n,
+    300_000,
+  );
+  const [bSpan] = await bPoll.query<{ span_s: number; n: string }>(
+    `select extract(epoch from max(completed_on) - min(created_on))::float8 as span_s, count(*) as n
+     from agentpg_boss.job where name = $1 and state = 'completed'`,
+    [BASELINE_QUEUE],
+  );
+  await bPoll.end();
+  await baseline.request({ type: 'stop' }, 30_000).catch(() => baseline.kill());
+  await baseline.wait();
+  await sleep(1500);
+  const bAfter = await costSnapshot(ctx.server.url, db.name);
+  const baselineCost = costDelta(bBefore, bAfter, n, bPoll.statements);
+  const baselineRate = n / bSpan.span_s;
+
+  // --- agentpg: one instance, enqueue + execute ---
+  ctx.log(`throughput: agentpg, ${n} single-turn runs`);
+  const instanceId = 'bench-throughput';
+  const worker = new Child(workerScript('instance'), {
+    label: 'agentpg',
+    env: {
+      BENCH_WORKER: JSON.stringify({ databaseUrl: db.url, instanceId, modelUrl: ctx.modelUrl, agents: true, runConcurrency: RUN_CONCURRENCY }),
+    },
+  });
+  await worker.waitFor((m) => m.type === 'ready', 60_000, 'agentpg instance ready');
+  const before = await costSnapshot(ctx.server.url, db.name);
+  const poll = await new CountingClient(db.url).connect();
+  const modelBefore = (await ctx.model.request({ type: 'stats' })) as unknown as { completed: number };
+  await worker.request({ type: 'enqueueMany', agent: 'bench', count: n, sessions, concurrency: ENQUEUE_CONCURRENCY, prompt }, 600_000);
+  await poll.waitForCount(
+    `select count(*) as n from agentpg_runs where agent_name = 'bench' and state in ('completed', 'failed', 'cancelled')`,
+    [],
+    n,
+    600_000,
+  );
+  const [span] = await poll.query<{ span_s: number; completed: string; failed: string }>(
+    `select extract(epoch from max(finalized_at) - min(created_at))::float8 as span_s,
+            count(*) filter (where state = 'completed') as completed,
+            count(*) filter (where state <> 'completed') as failed
+     from agentpg_runs where agent_name = 'bench'`,
+  );
+  await poll.end();
+  const modelAfter = (await ctx.model.request({ type: 'stats' })) as unknown as { completed: number };
+  // Stopping the instance closes its connections: their backends flush their statistics on exit.
+  await worker.request({ type: 'stop' }, 60_000).catch(() => worker.kill());
+  await worker.wait();
+  await sleep(1500);
+  const after = await costSnapshot(ctx.server.url, db.name);
+  const cost = costDelta(before, after, n, poll.statements);
+  const rate = Number(span.completed) / span.span_s;
+  if (Number(span.failed) > 0) notes.push(`${span.failed} of ${n} runs did not complete`);
+  if (ctx.server.kind === 'external') notes.push('WAL is server-wide: other activity on the shared server inflates wal_bytes');
+
+  return {
+    value: {
+      runs_throughput: { runs_per_s: round(rate, 1), baseline_jobs_per_s: round(baselineRate, 1), ratio: round(rate / baselineRate, 3) },
+      db_cost_per_run: { commits: round(cost.commits, 2), wal_bytes: round(cost.wal_bytes, 0) },
+    },
+    details: {
+      runs: n,
+      sessions,
+      enqueue_concurrency: ENQUEUE_CONCURRENCY,
+      run_concurrency: RUN_CONCURRENCY,
+      agentpg_span_s: round(span.span_s, 3),
+      baseline_span_s: round(bSpan.span_s, 3),
+      model_calls_agentpg: modelAfter.completed - modelBefore.completed,
+      agentpg_commits_total: cost.commits_total,
+      agentpg_wal_bytes_total: cost.wal_bytes_total,
+      baseline_commits_per_job: round(baselineCost.commits, 2),
+      baseline_wal_bytes_per_job: round(baselineCost.wal_bytes, 0),
+      harness_statements_subtracted: poll.statements,
+    },
+    notes,
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * `npm run chaos [-- --duration 60] [--rate 8] [--instances 3]`
+ *
+ * Fault scenarios against a cluster of agentpg instance processes under steady run load, on an
+ * embedded PostgreSQL this command starts (and may therefore restart), then invariants checked
+ * from the database. Prints `violations: N` last and exits 1 on any violation.
+ *
+ *   1. kill      a random instance SIGKILLed every 2 s for --duration seconds (replaced at once)
+ *   2. locks     every lock session terminated with pg_terminate_backend, three times
+ *   3. partition the instance running the most long-running agents cut off by its TCP proxy for
+ *                12 s (sockets left open), then healed: its queued writes arrive late
+ *   4. restart   PostgreSQL itself stopped and started again (fast shutdown) under load
+ *
+ * Load: a separate instance (never killed) enqueues --rate runs/s over 40 sessions, every other
+ * run calling the `record` tool, whose every execution is logged in its own table; long-running
+ * agents write through ctx.fenced() every 250 ms into an audited table.
+ */
+import { Child, onShutdown, wallClock } from '../bench/lib/child.js';
+import { InstanceCluster } from '../bench/lib/cluster.js';
+import { WORKER_SOURCES, useWorkerScripts, workerScript } from '../bench/lib/context.js';
+import { bundleWorkers } from '../bench/lib/bundle.js';
+import { createBenchDatabase, sleep, startOwnServer, type BenchDatabase, type BenchServer } from '../bench/lib/database.js';
+import { intervalsFromEvents } from '../bench/lib/overlap.js';
+import type { InstanceWorkerConfig } from '../bench/workers/instance.js';
+import { AUDIT_SQL, checkInvariants } from './audit.js';
+
+const LR_KIND = 'chaos-lr';
+
+function parseArgs(argv: string[]) {
+  const a = { duration: 60, rate: 8, instances: 3, longRunning: 12 };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const num = () => {
+      const v = Number(argv[++i]);
+      if (!Number.isFinite(v) || v <= 0) throw new Error(`${flag} needs a positive number`);
+      return v;
+    };
+    if (flag === '--duration') a.duration = num();
+    else if (flag === '--rate') a.rate = num();
+    else if (flag === '--instances') a.instances = Math.max(2, Math.floor(num()));
+    else if (flag === '--long-running') a.longRunning = Math.floor(num());
+    else if (flag === '--help' || flag === '-h') {
+      console.log('usage: npm run chaos -- [--duration SECONDS] [--rate RUNS_PER_S] [--instances N] [--long-running N]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${flag}`);
+  }
+  return a;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const log = (m: string) => console.log(`[chaos +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
+
+  log('starting an embedded PostgreSQL (owned by this run: it will be restarted)');
+  const server: BenchServer = await startOwnServer();
+  let db: BenchDatabase | null = null;
+  onShutdown(async () => {
+    await db?.drop().catch(() => {});
+    await server.close();
+  });
+  db = await createBenchDatabase(server.url, 'agentpg_chaos');
+  await db.query(AUDIT_SQL);
+  const bundled = await bundleWorkers(WORKER_SOURCES);
+  useWorkerScripts(bundled.workers);
+  if (bundled.note) log(bundled.note);
+
+  const model = new Child(workerScript('fakeModel'), { label: 'fake-model', env: { FAKE_MODE: 'tool', FAKE_LATENCY_MS: '200' }, keepMessages: false });
+  const modelUrl = String((await model.waitFor((m) => m.type === 'ready', 60_000, 'fake model')).url);
+
+  // Short cluster intervals so a dead instance's runs are handed back within seconds.
+  const common = (databaseUrl: string): Omit<InstanceWorkerConfig, 'instanceId'> => ({
+    databaseUrl,
+    modelUrl,
+    agents: true,
+    recordTool: true,
+    cluster: { heartbeatIntervalMs: 1000, instanceTtlMs: 4000, cleanupIntervalMs: 2000, shutdownTimeoutMs: 5000 },
+  });
+  const cluster = new InstanceCluster('chaos', () => ({ ...common(db!.url), longRunning: { kind: LR_KIND, report: 'events', fencedEveryMs: 250 } }), {
+    proxied: true,
+  });
+  const loadgen = new Child(workerScript('instance'), {
+    label: 'chaos-load',
+    env: { BENCH_WORKER: JSON.stringify({ ...common(db.url), instanceId: 'chaos-load' }) },
+  });
+  const scenarioLog: string[] = [];
+  const note = (m: string) => {
+    scenarioLog.push(m);
+    log(m);
+  };
+  let runIds: string[] = [];
+  let enqueueErrors = 0;
+  let lastEnqueueError = '';
+  const lrIds = Array.from({ length: args.longRunning }, (_, i) => `chaos-agent-${i + 1}`);
+
+  try {
+    const [first] = await cluster.spawn(args.instances);
+    await loadgen.waitFor((m) => m.type === 'ready', 90_000, 'load generator');
+    await first.request({ type: 'lrStart', ids: lrIds, kind: LR_KIND });
+    await loadgen.request({ type: 'loadStart', rate: args.rate, sessions: 40, agent: 'chaos' });
+    note(`${args.instances} instances + load generator up; ${args.rate} runs/s, ${lrIds.length} long-running agents`);
+    await sleep(3000);
+
+    // 1. SIGKILL a random instance every 2 s.
+    const killEnd = Date.now() + args.duration * 1000;
+    let kills = 0;
+    const spawns: Promise<unknown>[] = [];
+    while (Date.now() < killEnd) {
+      const ready = cluster.alive().filter((c) => c.messages.some((m) => m.type === 'ready'));
+      if (ready.length >= 2) {
+        const victim = ready[Math.floor(Math.random() * ready.length)];
+        cluster.kill(victim.label, wallClock());
+        kills++;
+        spawns.push(cluster.spawn(1).catch((err) => note(`respawn failed: ${(err as Error).message.split('\n')[0]}`)));
+      }
+      await sleep(2000);
+    }
+    await Promise.all(spawns);
+    note(`kill: ${kills} instances SIGKILLed over ${args.duration} s`);
+    await sleep(5000);
+
+    // 2. Terminate every lock session, three times.
+    for (let i = 0; i < 3; i++) {
+      const rows = await db.query<{ n: string }>(
+        `select count(*) filter (where pg_terminate_backend(pid)) as n from pg_stat_activity
+         where datname = current_database() and application_name like 'agentpg-lock:%'`,
+      );
+      note(`locks: terminated ${rows[0].n} lock sessions`);
+      await sleep(4000);
+    }
+
+    // 3. Partition the busiest owner for 12 s, then heal.
+    const owners = new Map<string, number>();
+    for (const id of lrIds) {
+      const o = cluster.runningOwner(id);
+      if (o) owners.set(o, (owners.get(o) ?? 0) + 1);
+    }
+    const [target] = [...owners.entries()].sort((a, b) => b[1] - a[1])[0] ?? [cluster.alive()[0]?.label];
+    if (target && cluster.proxies.get(target)) {
+      cluster.proxies.get(target)!.freeze();
+      note(`partition: ${target} (running ${owners.get(target) ?? 0} long-running agents) cut off`);
+      await sleep(12_000);
+      cluster.proxies.get(target)!.thaw();
+      note(`partition: healed`);
+      await sleep(5000);
+    }
+
+    // 4. Restart PostgreSQL under load.
+    note('restart: stopping PostgreSQL');
+    await server.stopServer();
+    await sleep(2000);
+    await server.startServer();
+    note('restart: PostgreSQL is back');
+    await sleep(5000);
+
+    const load = await loadgen.request({ type: 'loadStop' }, 60_000);
+    runIds = load.runIds as string[];
+    enqueueErrors = Number(load.errors);
+    lastEnqueueError = String(load.lastError ?? '');
+    note(`load stopped: ${runIds.length} runs enqueued, ${enqueueErrors} enqueue calls failed${enqueueErrors ? ` (last: ${lastEnqueueError})` : ''}`);
+
+    // Drain: every run finished, every long-running agent running again.
+    const drainDeadline = Date.now() + 180_000;
+    for (;;) {
+      const [{ n }] = await db.query<{ n: string }>(`select count(*) as n from agentpg_runs where state not in ('completed', 'failed', 'cancelled')`);
+      const unowned = lrIds.filter((id) => !cluster.runningOwner(id)).length;
+      if ((Number(n) === 0 && unowned === 0) || Date.now() > drainDeadline) {
+        note(`drain: ${n} runs not terminal, ${unowned} long-running agents without a running handler`);
+        break;
+      }
+      await sleep(1000);
+    }
+  } finally {
+    await loadgen.request({ type: 'stop' }, 30_000).catch(() => loadgen.kill());
+    await cluster.stopAll();
+    await model.stop().catch(() => {});
+  }
+
+  const intervals = intervalsFromEvents(
+    cluster.events.map((e) => ({ type: e.type, agentId: e.agentId, owner: e.owner, epoch: e.epoch, t: e.t })),
+    cluster.killedAt,
+  );
+  const { checks, info } = await checkInvariants(db.pool, { enqueuedRunIds: runIds, handlerIntervals: intervals, longRunningIds: lrIds });
+  await db.drop();
+  db = null;
+  await server.close();
+
+  console.log('');
+  for (const [k, v] of Object.entries(info)) console.log(`${k}: ${Array.isArray(v) ? v.join(', ') : v}`);
+  console.log('');
+  let violations = 0;
+  for (const c of checks) {
+    violations += c.violations;
+    console.log(`${c.violations === 0 ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`);
+    if (c.violations > 0 && c.examples?.length) console.log(`     e.g. ${JSON.stringify(c.examples.slice(0, 3))}`);
+  }
+  console.log(`violations: ${violations}`);
+  return violations;
+}
+
+main().then(
+  (violations) => process.exit(violations > 0 ? 1 : 0),
+  (err) => {
+    console.error(`chaos: ${(err as Error).stack ?? err}`);
+    console.log('violations: unknown (the suite itself failed)');
+    process.exit(2);
+  },
+);

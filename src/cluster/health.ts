@@ -1,0 +1,45 @@
+import type { Pool } from '../db/connection.js';
+
+/** What `client.health()` returns: cheap enough for a liveness/readiness probe. */
+export interface HealthStatus {
+  instanceId: string;
+  running: boolean;
+  /** A `select 1` answered within the probe timeout. */
+  databaseReachable: boolean;
+  /** Long-running agents this instance owns now (0 until the ownership module reports it). */
+  ownedLongRunningAgents: number;
+  /** Runs this instance is executing now (0 until the runs module reports it). */
+  inFlightRuns: number;
+  /** The LISTEN connection is up. */
+  eventsConnected: boolean;
+}
+
+/**
+ * Counters other modules report into health: the runs worker sets `inFlightRuns`, the ownership
+ * manager `ownedLongRunningAgents` (as functions on Runtime.health, read at call time).
+ */
+export interface HealthCounters {
+  inFlightRuns?: () => number;
+  ownedLongRunningAgents?: () => number;
+}
+
+/** True when the database answers `select 1` within timeoutMs. Never throws. */
+export async function probeDatabase(pool: Pool, timeoutMs = 2000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    return await Promise.race([pool.query('select 1').then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function readCounter(fn: (() => number) | undefined): number {
+  try {
+    return fn ? fn() : 0;
+  } catch {
+    return 0;
+  }
+}

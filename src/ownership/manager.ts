@@ -1,0 +1,410 @@
+import type { Runtime } from '../runtime.js';
+import { planBalance } from './balance.js';
+import { LockSession, type LossReason } from './lockSession.js';
+import { newMetrics, observeRestore } from './metrics.js';
+import { LOCK_NAMESPACE } from './options.js';
+import { ACQUIRE_SHARDS_SQL } from './sql/acquireShards.js';
+import { PRUNE_LOG_SQL } from './sql/agentWrites.js';
+import { COUNT_ACTIVE_SQL, UNRUNNABLE_AGENTS_SQL } from './sql/claimAgents.js';
+import { ENSURE_SHARDS_SQL } from './sql/ensureShards.js';
+import { RELEASE_SHARDS_SQL } from './sql/releaseShards.js';
+import { LEAVING_PREFIX, MEMBER_PREFIX, memberTag, readSnapshot } from './snapshot.js';
+import { TRY_LOCK_SHARDS_SQL, UNLOCK_SHARDS_SQL } from './sql/tryLockShards.js';
+import { AgentSupervisor } from './supervisor.js';
+import type { AbortReason, ResolvedOwnershipOptions } from './types.js';
+
+/** NOTIFY channel: {"e":"start"|"stop","id","shard"} from the API, {"e":"released"} on hand-over. */
+export const OWNERSHIP_CHANNEL = 'agentpg_long_running';
+
+/**
+ * Runs this instance's share of the long-running agents: holds shard locks on dedicated lock
+ * sessions, claims orphaned shards (start-up, NOTIFY, and a sweep every `sweepIntervalMs`), sheds
+ * shards above its fair share, starts/stops handlers as the desired state changes, and hands
+ * everything over on stop(). All claims and sheds run one at a time in `sweep()`; losing a lock
+ * session aborts its handlers at once, outside the loop.
+ */
+export class OwnershipManager {
+  readonly metrics = newMetrics();
+  readonly tag: string;
+  private sessions: LockSession[] = [];
+  private readonly shardSession = new Map<number, LockSession>();
+  private readonly agents: AgentSupervisor;
+  private readonly releases = new Set<Promise<void>>();
+  private readonly freeSince = new Map<number, number>();
+  private readonly kinds: string[];
+  private shardCount = 0;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  private loop: Promise<void> | null = null;
+  private rerun = false;
+  private fullReconcileDue = true;
+  private readonly pendingIds = new Set<string>();
+  private lastReconcileAt = 0;
+  private lastPruneAt = 0;
+  private openBackoffUntil = 0;
+  private openFailures = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private unresync: (() => void) | null = null;
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly options: ResolvedOwnershipOptions,
+  ) {
+    this.kinds = [...rt.registry.longRunningKinds.keys()];
+    this.tag = memberTag(rt.instanceId);
+    this.agents = new AgentSupervisor(rt, options, this.metrics, this.kinds, () => this.state === 'running', () => void this.kick());
+  }
+
+  /** Only instances that registered a long-running kind own shards; the API works everywhere. */
+  get participating(): boolean {
+    return this.kinds.length > 0;
+  }
+
+  /** Agent ids whose handler runs here now. */
+  runningAgentIds(): string[] {
+    return [...this.agents.runners.keys()];
+  }
+
+  heldShards(): number[] {
+    return [...this.shardSession.keys()].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    if (!this.participating) {
+      this.state = 'running';
+      return;
+    }
+    const { pool, logger } = this.rt;
+    await pool.query(ENSURE_SHARDS_SQL, [this.options.shards]);
+    this.unsubscribe = await this.rt.events.subscribe(OWNERSHIP_CHANNEL, (p) => this.onNotification(p));
+    this.unresync = this.rt.events.onResync(() => {
+      this.fullReconcileDue = true;
+      void this.kick();
+    });
+    this.state = 'running';
+    // Seed 004's restore pass, now simply the first sweep.
+    logger.info({ kinds: this.kinds }, 'restoring running agents from database...');
+    const restoredBefore = this.metrics.agents_restored_total;
+    const failedBefore = this.metrics.agents_restore_failed_total;
+    await this.kick();
+    const [{ mine, total }] = (await pool.query(COUNT_ACTIVE_SQL, [this.heldShards()])).rows;
+    const restored = this.metrics.agents_restored_total - restoredBefore;
+    const failed = this.metrics.agents_restore_failed_total - failedBefore;
+    const skipped = Math.max(0, total - mine);
+    if (skipped > 0) {
+      logger.info({ agents: skipped, shardsHeldElsewhere: this.shardCount - this.heldShards().length }, 'agent already running in another instance (lock held), skipping');
+    }
+    logger.info({ total, restored, skipped, failed }, 'agent restoration complete');
+    this.timer = setInterval(() => void this.kick(), this.options.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Runs a sweep now, or right after the one in flight. */
+  kick(): Promise<void> {
+    if (this.state !== 'running') return Promise.resolve();
+    if (this.loop) {
+      this.rerun = true;
+      return this.loop;
+    }
+    this.loop = (async () => {
+      try {
+        do {
+          this.rerun = false;
+          try {
+            await this.sweep();
+          } catch (err) {
+            this.rt.reportError(err, 'long-running ownership sweep');
+          }
+        } while (this.rerun && this.state === 'running');
+      } finally {
+        this.loop = null;
+      }
+    })();
+    return this.loop;
+  }
+
+  private onNotification(payload: string): void {
+    let msg: { e?: string; id?: string; shard?: number };
+    try {
+      msg = JSON.parse(payload);
+    } catch {
+      return;
+    }
+    if ((msg.e === 'start' || msg.e === 'stop') && typeof msg.id === 'string') {
+      if (typeof msg.shard === 'number' && !this.shardSession.has(msg.shard)) return;
+      this.pendingIds.add(msg.id);
+    }
+    void this.kick();
+  }
+
+  private async sweep(): Promise<void> {
+    const { pool } = this.rt;
+    this.sessions = this.sessions.filter((s) => !s.lost);
+    // Membership is having a lock session: open one even when holding nothing. Retries back off
+    // (up to 5 s) while the database cannot be reached.
+    if (this.sessions.length === 0) {
+      if (Date.now() < this.openBackoffUntil) return;
+      try {
+        await this.openSession();
+        this.openFailures = 0;
+      } catch (err) {
+        this.openFailures++;
+        this.openBackoffUntil = Date.now() + Math.min(this.options.sweepIntervalMs * 2 ** this.openFailures, 5000);
+        throw err;
+      }
+    }
+
+    const { shardCount, members, locks } = await readSnapshot(pool);
+    if (this.state !== 'running') return;
+    this.shardCount = shardCount;
+    this.verifyHeld(locks);
+
+    // Orphans: shards free in every snapshot for longer than the grace.
+    const now = Date.now();
+    const locked = new Set(locks.map((l) => l.shard));
+    const orphans = new Set<number>();
+    // Long enough that a live member below its share (it claims within a sweep) always wins.
+    const grace = Math.max(5 * this.options.sweepIntervalMs, 2 * this.options.heartbeatIntervalMs, 3000);
+    for (let s = 0; s < this.shardCount; s++) {
+      if (locked.has(s)) this.freeSince.delete(s);
+      else if (!this.freeSince.has(s)) this.freeSince.set(s, now);
+      else if (now - this.freeSince.get(s)! >= grace) orphans.add(s);
+    }
+
+    const mineActive = this.sessions.reduce((n, s) => n + s.activeCount, 0);
+    const plan = planBalance({ shardCount: this.shardCount, members, me: this.tag, locks, mineActive, orphans });
+    if (plan.shed > 0) this.shed(plan.shed);
+    if (plan.claim.length > 0) await this.claim(plan.claim);
+
+    if (this.fullReconcileDue || now - this.lastReconcileAt >= this.options.reconcileIntervalMs) {
+      this.fullReconcileDue = false;
+      this.pendingIds.clear();
+      this.lastReconcileAt = now;
+      await this.agents.reconcile(this.activeShards(), null);
+    } else if (this.pendingIds.size > 0) {
+      const ids = [...this.pendingIds];
+      this.pendingIds.clear();
+      await this.agents.reconcile(this.activeShards(), ids);
+    }
+    // Extra sessions that hold nothing are closed; the first one stays (membership).
+    for (const s of this.sessions.slice(1)) {
+      if (s.held.size === 0 && s.releasing.size === 0) {
+        this.sessions = this.sessions.filter((x) => x !== s);
+        await s.close();
+      }
+    }
+    if (now - this.lastPruneAt > 60_000) {
+      this.lastPruneAt = now;
+      await pool.query(PRUNE_LOG_SQL, [this.options.logRetentionMs]).catch((err) => this.rt.reportError(err, 'ownership log prune'));
+    }
+    this.updateGauges();
+  }
+
+  /**
+   * Every shard this instance believes it holds must show in pg_locks under its session's pid; if
+   * not, ownership cannot be proven and the session is given up.
+   */
+  private verifyHeld(locks: Array<{ shard: number; pid: number }>): void {
+    const seen = new Set(locks.map((l) => `${l.pid}:${l.shard}`));
+    for (const s of this.sessions) {
+      if (s.lost) continue;
+      for (const shard of s.held) {
+        if (!s.releasing.has(shard) && !seen.has(`${s.pid}:${shard}`)) {
+          s.markLost('lock_mismatch');
+          break;
+        }
+      }
+    }
+  }
+
+  private async openSession(): Promise<LockSession> {
+    const session = await LockSession.open({
+      connectionString: this.rt.config.databaseUrl,
+      applicationName: MEMBER_PREFIX + this.tag,
+      options: this.options,
+      onLost: (s, reason, err) => this.onSessionLost(s, reason, err),
+    });
+    if (this.state !== 'running') {
+      await session.close();
+      throw new Error('ownership manager stopped');
+    }
+    this.sessions.push(session);
+    return session;
+  }
+
+  private async claim(shards: number[]): Promise<void> {
+    const started = Date.now();
+    const L = this.options.maxLocksPerSession;
+    const maxSessions = Math.ceil(this.shardCount / L) + 1;
+    const remaining = shards.slice();
+    for (let i = 0; remaining.length > 0 && this.state === 'running'; i++) {
+      let session = this.sessions.filter((s) => !s.lost && !s.closing)[i];
+      if (!session) {
+        if (this.sessions.length >= maxSessions) break;
+        session = await this.openSession();
+      }
+      const batch = remaining.splice(0, Math.max(0, L - session.held.size));
+      if (batch.length > 0) await this.claimOn(session, batch);
+    }
+    observeRestore(this.metrics, (Date.now() - started) / 1000);
+  }
+
+  private async claimOn(session: LockSession, shards: number[]): Promise<void> {
+    let got: number[];
+    try {
+      const rows = await session.query<{ shard: number; got: boolean }>(TRY_LOCK_SHARDS_SQL, [LOCK_NAMESPACE, shards]);
+      got = rows.filter((r) => r.got).map((r) => r.shard);
+    } catch (err) {
+      // Which locks the failed statement took is unknown: end the session, which frees them all.
+      session.markLost('statement_failed', err);
+      return;
+    }
+    this.metrics.agent_lock_acquire_total += got.length;
+    this.metrics.agent_lock_acquire_failed_total += shards.length - got.length;
+    if (got.length === 0) return;
+    for (const s of got) {
+      session.held.add(s);
+      this.shardSession.set(s, session);
+      this.freeSince.delete(s);
+    }
+    try {
+      await session.query(ACQUIRE_SHARDS_SQL, [this.rt.instanceId, got]);
+    } catch (err) {
+      this.rt.reportError(err, 'long-running shard acquisition');
+      if (!session.lost) await this.unlock(session, got);
+      return;
+    }
+    if (!(await this.agents.claim(session, got, null))) this.fullReconcileDue = true;
+    const unrunnable = (await this.rt.pool.query(UNRUNNABLE_AGENTS_SQL, [got, this.kinds])).rows;
+    for (const a of unrunnable) {
+      this.metrics.agents_restore_failed_total++;
+      this.rt.logger.warn({ agentId: a.id, kind: a.kind }, 'agent restore failed: its kind is not registered on this instance');
+    }
+  }
+
+  /** Shards held and not being handed over, with their lock session. */
+  private activeShards(): Map<number, LockSession> {
+    const held = new Map<number, LockSession>();
+    for (const s of this.sessions) {
+      if (s.lost) continue;
+      for (const shard of s.held) if (!s.releasing.has(shard)) held.set(shard, s);
+    }
+    return held;
+  }
+
+  /** Hands `count` shards over to instances below their share: the emptiest shards first. */
+  private shed(count: number): void {
+    const load = this.agents.loadByShard();
+    const candidates = this.sessions
+      .filter((s) => !s.lost)
+      .flatMap((s) => [...s.held].filter((x) => !s.releasing.has(x)).map((shard) => ({ shard, s })))
+      .sort((a, b) => (load.get(a.shard) ?? 0) - (load.get(b.shard) ?? 0))
+      .slice(0, count);
+    const bySession = new Map<LockSession, number[]>();
+    for (const { shard, s } of candidates) bySession.set(s, [...(bySession.get(s) ?? []), shard]);
+    for (const [s, shards] of bySession) this.release(s, shards, 'rebalance');
+  }
+
+  /** Graceful hand-over: abort, wait for the handlers (bounded), clear ownership rows, unlock, NOTIFY. */
+  private release(session: LockSession, shards: number[], reason: AbortReason): void {
+    for (const s of shards) session.releasing.add(s);
+    const set = new Set(shards);
+    const p: Promise<void> = (async () => {
+      const runners = this.agents.abortShards(set, reason, false);
+      const done = await Promise.all(runners.map((r) => r.waitDone(this.options.handoffTimeoutMs)));
+      if (done.includes(false)) this.rt.logger.warn({ shards }, 'long-running handlers did not return within handoffTimeoutMs, handing over anyway');
+      if (session.lost) return;
+      try {
+        await session.query(RELEASE_SHARDS_SQL, [this.rt.instanceId, shards, reason]);
+      } catch (err) {
+        session.markLost('statement_failed', err);
+        return;
+      }
+      await this.unlock(session, shards);
+      await this.notifyReleased();
+    })().finally(() => {
+      for (const s of shards) session.releasing.delete(s);
+      this.releases.delete(p);
+      this.updateGauges();
+    });
+    this.releases.add(p);
+  }
+
+  private async unlock(session: LockSession, shards: number[]): Promise<void> {
+    try {
+      await session.query(UNLOCK_SHARDS_SQL, [LOCK_NAMESPACE, shards]);
+    } catch (err) {
+      session.markLost('statement_failed', err);
+      return;
+    }
+    for (const s of shards) {
+      session.held.delete(s);
+      if (this.shardSession.get(s) === session) this.shardSession.delete(s);
+    }
+  }
+
+  private async notifyReleased(): Promise<void> {
+    await this.rt.pool
+      .query(`select pg_notify($1, $2)`, [OWNERSHIP_CHANNEL, JSON.stringify({ e: 'released' })])
+      .catch((err) => this.rt.reportError(err, 'long-running release notify'));
+  }
+
+  /** The lease ran out or the connection died: abort every handler of its shards at once. */
+  private onSessionLost(session: LockSession, reason: LossReason, err?: unknown): void {
+    this.metrics.agent_lock_lost_total += session.held.size;
+    this.rt.logger.warn(
+      { reason, shards: session.held.size, pid: session.pid, err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code } : undefined },
+      'lost a lock session: aborting its long-running agents',
+    );
+    this.agents.abortShards(session.held, 'lost', true);
+    for (const s of session.held) if (this.shardSession.get(s) === session) this.shardSession.delete(s);
+    session.held.clear();
+    this.sessions = this.sessions.filter((s) => s !== session);
+    this.updateGauges();
+    void this.kick();
+  }
+
+  private updateGauges(): void {
+    this.metrics.agent_lock_held = this.sessions.reduce((n, s) => n + (s.lost ? 0 : s.held.size), 0);
+    this.metrics.lock_sessions = this.sessions.filter((s) => !s.lost).length;
+    this.metrics.agents_running = this.agents.runners.size;
+  }
+
+  /**
+   * Graceful stop (seed 004): leave the membership first (others now count their share without
+   * us), abort every handler, wait for them to save (shutdownTimeoutMs), clear ownership rows,
+   * unlock everything, NOTIFY so the others claim at once, close the lock sessions.
+   */
+  async stop(): Promise<void> {
+    if (this.state !== 'running') return;
+    this.state = 'stopping';
+    const started = Date.now();
+    const { logger, config } = this.rt;
+    if (this.timer) clearInterval(this.timer);
+    this.unresync?.();
+    await this.unsubscribe?.().catch(() => {});
+    const timeout = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+    if (this.loop) await Promise.race([this.loop, timeout(this.options.clientLeaseMs)]);
+    await Promise.all(this.sessions.map((s) => s.setApplicationName(LEAVING_PREFIX + this.tag).catch(() => {})));
+    const { total, saved } = await this.agents.shutdown(config.shutdownTimeoutMs);
+    await Promise.race([Promise.all(this.releases), timeout(config.shutdownTimeoutMs)]);
+    for (const s of this.sessions) {
+      if (s.lost) continue;
+      try {
+        if (s.held.size > 0) await s.query(RELEASE_SHARDS_SQL, [this.rt.instanceId, [...s.held], 'shutdown']);
+        await s.query('select pg_advisory_unlock_all()');
+      } catch (err) {
+        this.rt.reportError(err, 'long-running shutdown release');
+      }
+      await s.close();
+    }
+    this.sessions = [];
+    this.shardSession.clear();
+    if (this.participating) await this.notifyReleased();
+    this.metrics.shutdown_duration_seconds = (Date.now() - started) / 1000;
+    this.metrics.agents_saved_on_shutdown += saved;
+    this.updateGauges();
+    this.state = 'stopped';
+    logger.info({ agents: total, saved, durationMs: Date.now() - started }, 'long-running agents handed over');
+  }
+}

@@ -1,0 +1,305 @@
+import { NotFoundError, RunCancelledError, RunFailedError, ValidationError, WaitTimeoutError } from '../errors.js';
+import type { Runtime } from '../runtime.js';
+import type { RunChannels, StreamEnvelope } from './channels.js';
+import { enqueueRun } from './enqueue.js';
+import { RUNS_QUEUE } from './queue.js';
+import { isTerminal, isUuid } from './rows.js';
+import { getRun } from './sql/getRun.js';
+import { requestCancel } from './sql/requestCancel.js';
+import { getSession, insertSession, listSessionMessages, type StoredMessage } from './sql/sessions.js';
+import type { EnqueueOptions, NewSessionOptions, Run, RunEvent, RunResult, Session, WaitOptions } from './types.js';
+
+/** Re-reads a waited run this often in case every NOTIFY about it was lost (never the primary path). */
+const SAFETY_REREAD_MS = 15_000;
+
+/** `client.runs`: runs by id, from any instance. */
+export class RunsApi {
+  constructor(
+    private readonly rt: () => Runtime,
+    private readonly channels: () => RunChannels,
+  ) {}
+
+  /** The run, or null when no run has this id. */
+  async get(runId: string): Promise<Run | null> {
+    if (!isUuid(runId)) return null;
+    return await getRun(this.rt().pool, runId);
+  }
+
+  /**
+   * Resolves with the run once it is completed, failed or cancelled (whatever the outcome: use
+   * `result()` to throw on failure). Woken by the run state NOTIFY; re-reads the row after a LISTEN
+   * reconnect, and every 15 s as a safety net.
+   */
+  async wait(runId: string, options: WaitOptions = {}): Promise<Run> {
+    if (!isUuid(runId)) throw new NotFoundError('run', String(runId));
+    return await this.watch(runId, options, true).promise;
+  }
+
+  /**
+   * The waiting behind wait(). With `initialRead` false the caller guarantees no state change can
+   * have been missed (agent.run() registers the watch inside the enqueue transaction, before its
+   * COMMIT sends any notification), which saves a read per run.
+   * @internal
+   */
+  watch(runId: string, options: WaitOptions, initialRead: boolean): { promise: Promise<Run>; dispose(): void } {
+    const rt = this.rt();
+    const channels = this.channels();
+    let dispose = () => {};
+    const promise = new Promise<Run>((resolve, reject) => {
+      let settled = false;
+      let reading = false;
+      let again = false;
+      const offs: Array<() => void> = [];
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        for (const off of offs) off();
+        fn();
+      };
+      dispose = () => finish(() => reject(new Error('wait disposed')));
+      const check = async () => {
+        if (settled) return;
+        if (reading) {
+          again = true;
+          return;
+        }
+        reading = true;
+        try {
+          do {
+            again = false;
+            const run = await getRun(rt.pool, runId);
+            if (!run) return finish(() => reject(new NotFoundError('run', runId)));
+            if (isTerminal(run.state)) return finish(() => resolve(run));
+          } while (again && !settled);
+        } catch (err) {
+          finish(() => reject(err));
+        } finally {
+          reading = false;
+        }
+      };
+      // Subscribed before the first read, so a change between the read and the subscription
+      // cannot be missed.
+      offs.push(channels.onState(runId, (c) => isTerminal(c.state) && void check()));
+      offs.push(channels.onResync(() => void check()));
+      const safety = setInterval(() => void check(), SAFETY_REREAD_MS);
+      safety.unref();
+      offs.push(() => clearInterval(safety));
+      if (options.timeoutMs !== undefined) {
+        const t = setTimeout(() => finish(() => reject(new WaitTimeoutError(runId, options.timeoutMs!))), options.timeoutMs);
+        offs.push(() => clearTimeout(t));
+      }
+      if (options.signal) {
+        const onAbort = () => finish(() => reject(options.signal!.reason ?? new Error('aborted')));
+        if (options.signal.aborted) return onAbort();
+        options.signal.addEventListener('abort', onAbort, { once: true });
+        offs.push(() => options.signal!.removeEventListener('abort', onAbort));
+      }
+      if (initialRead) void check();
+    });
+    // A disposed watch's rejection is nobody's business.
+    promise.catch(() => {});
+    return { promise, dispose: () => dispose() };
+  }
+
+  /** wait(), then `{ text, run }` for a completed run; RunFailedError / RunCancelledError otherwise. */
+  async result(runId: string, options: WaitOptions = {}): Promise<RunResult> {
+    return resultOf(await this.wait(runId, options));
+  }
+
+  /**
+   * Cancels a run from any instance. A queued run becomes `cancelled` at once (its job is
+   * completed); a running one gets cancel_requested_at, and the instance executing it aborts its
+   * model call or tools within moments and marks it `cancelled`. Returns the run as it is after
+   * the request (a finished run is returned unchanged).
+   */
+  async cancel(runId: string): Promise<Run> {
+    if (!isUuid(runId)) throw new NotFoundError('run', String(runId));
+    const rt = this.rt();
+    const res = await requestCancel(rt.pool, runId);
+    if (res?.state === 'cancelled' && res.jobId) {
+      // Separate statement (after the cancel committed): removes the job from the session's FIFO
+      // at once. If this process dies first, the worker that fetches the job completes it instead.
+      await rt.boss.complete(RUNS_QUEUE, res.jobId, null, { includeQueued: true }).catch((err) => rt.reportError(err, 'cancel job'));
+    }
+    const run = await getRun(rt.pool, runId);
+    if (!run) throw new NotFoundError('run', runId);
+    return run;
+  }
+
+  /**
+   * Live events of a run, from any instance: `state` first, then text deltas (buffered ~50 ms),
+   * tool calls and results, state changes, and `end` with the final run. Events sent before the
+   * subscription are not replayed (the messages are in agentpg_messages).
+   */
+  stream(runId: string, options: { signal?: AbortSignal } = {}): AsyncIterable<RunEvent> {
+    const self = this;
+    return {
+      [Symbol.asyncIterator]() {
+        return self.openStream(runId, options.signal);
+      },
+    };
+  }
+
+  private openStream(runId: string, signal?: AbortSignal): AsyncIterator<RunEvent> {
+    const rt = this.rt();
+    const channels = this.channels();
+    const queue: RunEvent[] = [];
+    let notify: (() => void) | null = null;
+    let ended = false;
+    let failure: unknown = null;
+    const offs: Array<() => void> = [];
+    // States only move forward; a notification older than the state already shown (it was in
+    // flight while the row was read) is dropped.
+    const RANK: Record<string, number> = { queued: 0, running: 1, completed: 2, failed: 2, cancelled: 2 };
+    let shownRank = -1;
+    const push = (e: RunEvent) => {
+      if (ended) return;
+      if (e.type === 'state') {
+        if (RANK[e.state] <= shownRank) return;
+        shownRank = RANK[e.state];
+      }
+      queue.push(e);
+      notify?.();
+    };
+    const close = () => {
+      for (const off of offs.splice(0)) off();
+    };
+    const finishWith = async () => {
+      const run = await getRun(rt.pool, runId);
+      if (run && isTerminal(run.state) && !ended) {
+        push({ type: 'end', run });
+        ended = true;
+        close();
+      }
+    };
+    const ready = (async () => {
+      if (!isUuid(runId)) throw new NotFoundError('run', String(runId));
+      offs.push(
+        channels.onState(runId, (c) => {
+          push({ type: 'state', state: c.state });
+          if (isTerminal(c.state)) void finishWith().catch((err) => ((failure = err), notify?.()));
+        }),
+      );
+      offs.push(await channels.onStream(runId, (env: StreamEnvelope) => push(env.e)));
+      offs.push(channels.onResync(() => void finishWith().catch(() => {})));
+      const run = await getRun(rt.pool, runId);
+      if (!run) throw new NotFoundError('run', runId);
+      if (isTerminal(run.state)) {
+        // Already over: the row is the whole story (late notifications of it are dropped).
+        queue.length = 0;
+        queue.push({ type: 'state', state: run.state }, { type: 'end', run });
+        ended = true;
+        close();
+        return;
+      }
+      // The current state leads; notifications queued meanwhile that it supersedes are dropped.
+      const current = RANK[run.state];
+      const later = queue.filter((e) => e.type !== 'state' || RANK[e.state] > current);
+      queue.length = 0;
+      queue.push({ type: 'state', state: run.state }, ...later);
+      shownRank = Math.max(shownRank, current);
+    })().catch((err) => {
+      failure = err;
+      close();
+    });
+    if (signal) {
+      const onAbort = () => {
+        ended = true;
+        close();
+        notify?.();
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    }
+    return {
+      async next(): Promise<IteratorResult<RunEvent>> {
+        await ready;
+        for (;;) {
+          if (queue.length > 0) return { value: queue.shift()!, done: false };
+          if (failure) {
+            const err = failure;
+            failure = null;
+            ended = true;
+            throw err;
+          }
+          if (ended) return { value: undefined, done: true };
+          await new Promise<void>((r) => (notify = r));
+          notify = null;
+        }
+      },
+      async return(): Promise<IteratorResult<RunEvent>> {
+        ended = true;
+        close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+}
+
+/** `client.sessions`: sessions and their stored messages. */
+export class SessionsApi {
+  constructor(private readonly rt: () => Runtime) {}
+
+  async get(sessionId: string): Promise<Session | null> {
+    if (!isUuid(sessionId)) return null;
+    return await getSession(this.rt().pool, sessionId);
+  }
+
+  /** Every message of the session in order, with its content blocks. */
+  async messages(sessionId: string): Promise<StoredMessage[]> {
+    if (!isUuid(sessionId)) throw new NotFoundError('session', String(sessionId));
+    return await listSessionMessages(this.rt().pool, sessionId);
+  }
+}
+
+/** `client.agent(name)`: sessions and runs of one registered agent. */
+export class AgentHandle {
+  constructor(
+    readonly name: string,
+    private readonly rt: () => Runtime,
+    private readonly runs: RunsApi,
+  ) {}
+
+  async newSession(options: NewSessionOptions): Promise<string> {
+    const { tenantId, identifier, metadata, parentSessionId } = options ?? ({} as NewSessionOptions);
+    for (const [field, v] of [['tenantId', tenantId], ['identifier', identifier]] as const) {
+      if (typeof v !== 'string' || v.length === 0 || v.length > 255) throw new ValidationError(`${field} must be a string of 1 to 255 characters`);
+    }
+    if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
+      throw new ValidationError('metadata must be an object');
+    }
+    if (parentSessionId !== undefined && !isUuid(parentSessionId)) throw new NotFoundError('session', String(parentSessionId));
+    return await insertSession(this.rt().pool, { tenantId, identifier, agentName: this.name, parentSessionId, metadata });
+  }
+
+  /** Enqueues a run of this agent on the session; returns its id at once. */
+  async enqueue(sessionId: string, prompt: string, options: EnqueueOptions = {}): Promise<string> {
+    return await enqueueRun(this.rt(), this.name, sessionId, prompt, options);
+  }
+
+  /** Enqueue + wait: `{ text, run }`; rejects with RunFailedError / RunCancelledError. */
+  async run(sessionId: string, prompt: string, options: EnqueueOptions & WaitOptions = {}): Promise<RunResult> {
+    // The watch is registered inside the enqueue transaction, before its COMMIT can send any
+    // notification about the run, so no initial read is needed (one statement less per run).
+    let watch: ReturnType<RunsApi['watch']> | null = null;
+    let runId: string;
+    try {
+      runId = await enqueueRun(this.rt(), this.name, sessionId, prompt, options, (id) => {
+        watch = this.runs.watch(id, options, false);
+      });
+    } catch (err) {
+      (watch as ReturnType<RunsApi['watch']> | null)?.dispose();
+      throw err;
+    }
+    const w = watch as ReturnType<RunsApi['watch']> | null;
+    // An existing run (same idempotency key) may be finished already: a normal wait reads it.
+    if (!w) return await this.runs.result(runId, options);
+    return resultOf(await w.promise);
+  }
+}
+
+function resultOf(run: Run): RunResult {
+  if (run.state === 'failed') throw new RunFailedError(run);
+  if (run.state === 'cancelled') throw new RunCancelledError(run);
+  return { text: run.responseText ?? '', run };
+}

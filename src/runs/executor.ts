@@ -1,0 +1,372 @@
+import type Anthropic from '@anthropic-ai/sdk';
+import { withTransaction } from '../db/connection.js';
+import type { AgentDefinition } from '../model/agent.js';
+import { toJsonSchema } from '../model/tool.js';
+import type { Runtime } from '../runtime.js';
+import type { Queryable } from './db.js';
+import { callModel, ModelCallError } from './modelCall.js';
+import { MAX_RUN_ATTEMPTS } from './queue.js';
+import { advanceRun, finalizeRun, type FinalState } from './sql/advanceRun.js';
+import { insertMessages, ZERO_USAGE, type NewMessage, type TokenUsage } from './sql/insertMessages.js';
+import { notifyStream } from './sql/notifyStream.js';
+import type { StoredMessage } from './sql/sessions.js';
+import { closeOpenToolCalls, finishToolCall, insertToolCalls, startToolCalls, type ToolCallRow } from './sql/toolCalls.js';
+import { StreamBuffer } from './streamBuffer.js';
+import { executeTool } from './toolExec.js';
+import { rebuildTranscript, textOf, toolResultBlock, toolUsesOf, toParamBlock, type ParamMessage } from './transcript.js';
+import type { Run } from './types.js';
+
+export type AbortReason = 'cancel' | 'shutdown' | 'claim_lost';
+
+/** Why an execution stopped early; the AbortController's reason. */
+export class ExecutionAborted extends Error {
+  constructor(readonly reason: AbortReason) {
+    super(`run execution aborted: ${reason}`);
+  }
+}
+
+/** A fenced write matched no row: the run is no longer `running` under this execution's claim. */
+class ClaimGone extends Error {}
+
+export type ExecutionOutcome = 'finished' | 'handback' | 'lost';
+
+type Block = Record<string, any>;
+
+interface OpenCalls {
+  messageId: string;
+  uses: Array<{ id: string; name: string; input: unknown }>;
+  rows: ToolCallRow[];
+  /** Results known so far, by tool_use id (stored rows, or executed in this process). */
+  results: Map<string, { output: string; isError: boolean }>;
+}
+
+/**
+ * Executes one claimed run: the durable tool loop. Each step ends in a commit that says what is
+ * durable from then on, so whichever instance picks the run up after a crash continues from the
+ * last commit: it rebuilds the conversation from agentpg_messages + agentpg_tool_calls, never
+ * re-runs a tool call whose result is stored, re-runs one left `running` with the same
+ * idempotency key (the tool_use id) and a higher ctx.attempt.
+ */
+export class RunExecution {
+  readonly controller = new AbortController();
+  private readonly attempt: number;
+  private readonly stream: StreamBuffer;
+  private transcript: ParamMessage[] = [];
+  private toolIterations: number;
+  private open: OpenCalls | null = null;
+  /** tool_result blocks of the last turn not stored as a message yet (stored with the next step). */
+  private pendingResults: Block[] | null = null;
+
+  /**
+   * `history` is the session's stored messages and this run's tool calls, read inside the fetch
+   * transaction that claimed the run (no extra statement per run).
+   */
+  constructor(
+    private readonly rt: Runtime,
+    readonly run: Run,
+    private readonly history: { messages: StoredMessage[]; toolCalls: ToolCallRow[] },
+    private readonly completeJob: (tx: Queryable) => Promise<void>,
+  ) {
+    this.attempt = run.attempts;
+    this.toolIterations = run.toolIterations;
+    this.stream = new StreamBuffer(run.id, rt.pool, 50, (err) => rt.reportError(err, 'run stream flush'));
+  }
+
+  abort(reason: AbortReason): void {
+    if (!this.controller.signal.aborted) this.controller.abort(new ExecutionAborted(reason));
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  async execute(): Promise<ExecutionOutcome> {
+    try {
+      await this.loop();
+      return 'finished';
+    } catch (err) {
+      return await this.onError(err);
+    } finally {
+      this.stream.stop();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const { run, rt } = this;
+    if (run.cancelRequestedAt) throw new ExecutionAborted('cancel');
+    if (this.attempt > MAX_RUN_ATTEMPTS) {
+      await this.finalize('failed', [], ZERO_USAGE, {
+        errorType: 'max_attempts_exceeded',
+        errorMessage: `the run was picked up ${this.attempt} times (its workers kept dying); giving up after ${MAX_RUN_ATTEMPTS}`,
+      });
+      return;
+    }
+    const agent = rt.registry.agent(run.agentName);
+    const calls = this.history.toolCalls;
+    const rebuilt = rebuildTranscript(this.history.messages, run.id, calls);
+    this.transcript = rebuilt.messages;
+    if (rebuilt.openTurn) {
+      const rows = calls.filter((c) => c.messageId === rebuilt.openTurn!.messageId);
+      this.open = { messageId: rebuilt.openTurn.messageId, uses: rebuilt.openTurn.toolUses, rows, results: resultsOf(rows) };
+    }
+
+    for (;;) {
+      if (this.open) await this.runTools(agent);
+      this.throwIfAborted();
+      const message = await this.callModel(agent);
+      const usage = usageOf(message);
+      const uses = toolUsesOf(message.content as Block[]);
+
+      if (message.stop_reason === 'tool_use' && uses.length > 0) {
+        if (this.toolIterations + 1 > rt.config.maxToolIterations) {
+          await this.finalize('failed', [assistantMessage(message, usage)], usage, {
+            errorType: 'max_tool_iterations_exceeded',
+            errorMessage: `the model asked for tools again after ${this.toolIterations} tool iterations (maxToolIterations is ${rt.config.maxToolIterations})`,
+            closeWith: 'not executed: the run reached maxToolIterations',
+            trailingUses: uses,
+          });
+          return;
+        }
+        await this.storeToolTurn(message, usage, uses);
+        continue;
+      }
+      // Final turn. A max_tokens (or other) stop is recorded as the run's stop_reason, not hidden.
+      await this.finalize('completed', [assistantMessage(message, usage)], usage, {
+        responseText: textOf(message.content as Block[]),
+        stopReason: message.stop_reason ?? null,
+        // A response cut off inside a tool_use block still needs an answer in the transcript.
+        closeWith: uses.length > 0 ? `not executed: the response stopped (${message.stop_reason}) before the tool call was complete` : undefined,
+        trailingUses: uses,
+      });
+      return;
+    }
+  }
+
+  private async callModel(agent: AgentDefinition): Promise<Anthropic.Message> {
+    const tools = (agent.tools ?? []).map((name) => {
+      const t = this.rt.registry.tools.get(name)!;
+      return { name: t.name, description: t.description, input_schema: toJsonSchema(t.inputSchema) as Anthropic.Tool.InputSchema };
+    });
+    const params: Anthropic.MessageCreateParamsNonStreaming = {
+      model: agent.model,
+      max_tokens: agent.maxTokens ?? 4096,
+      messages: this.transcript,
+      ...(agent.systemPrompt ? { system: agent.systemPrompt } : {}),
+      ...(agent.temperature !== undefined ? { temperature: agent.temperature } : {}),
+      ...(tools.length > 0 ? { tools } : {}),
+    };
+    this.stream.start();
+    try {
+      return await callModel(this.rt.anthropic, params, {
+        signal: this.signal,
+        onText: (d) => this.stream.pushText(d),
+        onRetry: (info) => {
+          this.stream.discardText();
+          this.rt.logger.info({ runId: this.run.id, ...info }, 'model call retry');
+        },
+        secret: this.rt.config.anthropic?.apiKey ?? process.env.ANTHROPIC_API_KEY,
+      });
+    } finally {
+      this.stream.stop();
+    }
+  }
+
+  /**
+   * ONE transaction makes the tool_use turn durable before any tool runs: the previous turn's
+   * tool_result message (if any), the assistant message, a `pending` agentpg_tool_calls row per
+   * tool_use block, the run's tokens and tool_iterations (fenced), and the stream events. COMMIT.
+   */
+  private async storeToolTurn(message: Anthropic.Message, usage: TokenUsage, uses: OpenCalls['uses']): Promise<void> {
+    const { run } = this;
+    let cancelRequested = false;
+    const { messageId, rows } = await withTransaction(this.rt.pool, async (tx) => {
+      const payloads = await this.stream.drain();
+      for (const u of uses) payloads.push(this.stream.payloadFor({ type: 'tool_call', toolUseId: u.id, name: u.name, input: u.input }));
+      await notifyStream(tx, payloads);
+      const ids = await insertMessages(tx, run.sessionId, run.id, [...this.pendingResultsMessage(), assistantMessage(message, usage)]);
+      const messageId = ids[ids.length - 1];
+      const rows = await insertToolCalls(tx, run.id, messageId, uses);
+      const adv = await advanceRun(tx, run.id, this.attempt, usage, true);
+      if (!adv) throw new ClaimGone();
+      cancelRequested = adv.cancelRequestedAt !== null;
+      return { messageId, rows };
+    });
+    this.pendingResults = null;
+    this.toolIterations++;
+    this.transcript.push({ role: 'assistant', content: (message.content as Block[]).map(toParamBlock) as Anthropic.ContentBlockParam[] });
+    this.open = { messageId, uses, rows, results: new Map() };
+    if (cancelRequested) throw new ExecutionAborted('cancel');
+  }
+
+  /**
+   * Runs the open turn's tool calls that have no stored result, concurrently. Durable steps:
+   * startToolCalls (all of them → `running`, attempts + 1: one commit), then finishToolCall per
+   * call (its result: one commit each). A call whose result is stored is never executed again.
+   */
+  private async runTools(agent: AgentDefinition): Promise<void> {
+    const open = this.open!;
+    const byUse = new Map(open.rows.map((r) => [r.toolUseId, r]));
+    const todo = open.uses.filter((u) => !open.results.has(u.id) && byUse.has(u.id)).map((u) => byUse.get(u.id)!);
+    for (const u of open.uses) {
+      // A tool_use without a row cannot happen (same transaction); answer it rather than hang.
+      if (!byUse.has(u.id)) open.results.set(u.id, { output: 'tool call record missing', isError: true });
+    }
+    if (todo.length > 0) {
+      const started = await startToolCalls(this.rt.pool, this.run.id, this.attempt, todo.map((r) => r.id));
+      if (!started) throw new ClaimGone();
+      if (started.cancelRequestedAt) throw new ExecutionAborted('cancel');
+      const allowed = new Set(agent.tools ?? []);
+      await Promise.all(
+        todo.map(async (row) => {
+          const attempt = started.attempts.get(row.id);
+          if (attempt === undefined) return; // finished meanwhile by an earlier execution
+          const tool = allowed.has(row.toolName) ? this.rt.registry.tools.get(row.toolName) : undefined;
+          const outcome = await executeTool(
+            tool,
+            row.toolName,
+            row.input,
+            {
+              runId: this.run.id,
+              sessionId: this.run.sessionId,
+              tenantId: this.run.tenantId,
+              agentName: this.run.agentName,
+              idempotencyKey: row.toolUseId,
+              attempt,
+              signal: this.signal,
+            },
+            this.rt.config.toolTimeoutMs,
+          );
+          const payload = this.stream.payloadFor({
+            type: 'tool_result',
+            toolUseId: row.toolUseId,
+            name: row.toolName,
+            isError: outcome.isError,
+            output: outcome.output,
+          });
+          // Durable here: from this commit on, the call is never executed again.
+          const stored = await finishToolCall(this.rt.pool, { id: row.id, attempt, ...outcome }, payload);
+          if (!stored) throw new ClaimGone();
+          open.results.set(row.toolUseId, { output: outcome.output, isError: outcome.isError });
+        }),
+      );
+    }
+    // The tool_result message is stored with the next step's transaction (saves a commit per turn).
+    const blocks = open.uses.map((u) => {
+      const r = open.results.get(u.id)!;
+      return toolResultBlock(u.id, r.output, r.isError);
+    });
+    this.pendingResults = blocks;
+    this.transcript.push({ role: 'user', content: blocks as Anthropic.ContentBlockParam[] });
+    this.open = null;
+  }
+
+  private pendingResultsMessage(): NewMessage[] {
+    return this.pendingResults ? [{ role: 'user', content: this.pendingResults }] : [];
+  }
+
+  /**
+   * ONE transaction ends the run: remaining stream events, the last messages (pending tool
+   * results, the final assistant message, results for tool calls that will never run), open tool
+   * calls closed, the guarded running → final UPDATE, and the pg-boss job completed on the same
+   * connection (`complete(..., { db })`). Durable at COMMIT, all or nothing.
+   */
+  private async finalize(
+    state: FinalState,
+    messages: NewMessage[],
+    usage: TokenUsage,
+    f: {
+      responseText?: string | null;
+      stopReason?: string | null;
+      errorType?: string | null;
+      errorMessage?: string | null;
+      closeWith?: string;
+      trailingUses?: OpenCalls['uses'];
+    },
+  ): Promise<Run> {
+    const { run } = this;
+    const reason = f.closeWith ?? (state === 'cancelled' ? 'not executed: the run was cancelled' : `not executed: the run ${state}`);
+    const all: NewMessage[] = [...this.pendingResultsMessage()];
+    if (this.open) {
+      // Tool calls of an open turn that never produced a result: answered as errors.
+      const open = this.open;
+      all.push({
+        role: 'user',
+        content: open.uses.map((u) => {
+          const r = open.results.get(u.id);
+          return r ? toolResultBlock(u.id, r.output, r.isError) : toolResultBlock(u.id, reason, true);
+        }),
+      });
+    }
+    all.push(...messages);
+    if (f.trailingUses && f.trailingUses.length > 0 && f.closeWith) {
+      all.push({ role: 'user', content: f.trailingUses.map((u) => toolResultBlock(u.id, f.closeWith!, true)) });
+    }
+    const final = await withTransaction(this.rt.pool, async (tx) => {
+      await notifyStream(tx, await this.stream.drain());
+      await insertMessages(tx, run.sessionId, run.id, all);
+      if (state !== 'completed') await closeOpenToolCalls(tx, run.id, reason);
+      const row = await finalizeRun(tx, run.id, this.attempt, {
+        state,
+        usage,
+        responseText: f.responseText,
+        stopReason: f.stopReason,
+        errorType: f.errorType,
+        errorMessage: f.errorMessage,
+      });
+      if (!row) throw new ClaimGone();
+      await this.completeJob(tx);
+      return row;
+    });
+    this.pendingResults = null;
+    this.open = null;
+    return final;
+  }
+
+  private throwIfAborted(): void {
+    if (this.signal.aborted) throw this.signal.reason;
+  }
+
+  private async onError(err: unknown): Promise<ExecutionOutcome> {
+    const aborted = err instanceof ExecutionAborted ? err : this.signal.reason instanceof ExecutionAborted ? this.signal.reason : null;
+    try {
+      if (aborted?.reason === 'shutdown') return 'handback';
+      if (aborted?.reason === 'claim_lost' || err instanceof ClaimGone) return 'lost';
+      if (aborted?.reason === 'cancel') {
+        await this.finalize('cancelled', [], ZERO_USAGE, {});
+        return 'finished';
+      }
+      if (err instanceof ModelCallError) {
+        await this.finalize('failed', [], ZERO_USAGE, { errorType: err.errorType, errorMessage: err.message });
+        return 'finished';
+      }
+    } catch (inner) {
+      if (inner instanceof ClaimGone) return 'lost';
+      this.rt.reportError(inner, `run ${this.run.id}`);
+      return 'handback';
+    }
+    // Anything else (the database went away, a bug): hand the job back; the run stays `running`
+    // and is resumed from its last commit, by this instance or another (bounded by MAX_RUN_ATTEMPTS).
+    this.rt.reportError(err, `run ${this.run.id}`);
+    return 'handback';
+  }
+}
+
+function usageOf(m: Anthropic.Message): TokenUsage {
+  const u = m.usage;
+  return {
+    inputTokens: u?.input_tokens ?? 0,
+    outputTokens: u?.output_tokens ?? 0,
+    cacheCreationInputTokens: u?.cache_creation_input_tokens ?? 0,
+    cacheReadInputTokens: u?.cache_read_input_tokens ?? 0,
+  };
+}
+
+function assistantMessage(m: Anthropic.Message, usage: TokenUsage): NewMessage {
+  return { role: 'assistant', content: m.content as unknown[], stopReason: m.stop_reason ?? null, usage };
+}
+
+function resultsOf(rows: ToolCallRow[]): OpenCalls['results'] {
+  const out: OpenCalls['results'] = new Map();
+  for (const r of rows) if (r.state === 'succeeded' || r.state === 'failed') out.set(r.toolUseId, { output: r.output ?? '', isError: r.isError });
+  return out;
+}

@@ -1,0 +1,74 @@
+import type { PgBoss, Queue } from 'pg-boss';
+
+/** The one pg-boss queue every run's job goes through. */
+export const RUNS_QUEUE = 'agentpg_runs';
+
+/** What a run's job carries: ids only (the prompt lives in agentpg_runs / agentpg_messages). */
+export interface RunJobData {
+  runId: string;
+  agentName: string;
+}
+
+/**
+ * Job heartbeat: a worker touches its jobs every HEARTBEAT_SECONDS / 2; a job not touched for
+ * HEARTBEAT_SECONDS (pg-boss's minimum, 10) is put back to `retry` by the next supervise pass of
+ * any instance (supervise/monitor intervals are set on the PgBoss constructor in client.ts), so a
+ * run whose worker died is picked up again in seconds.
+ */
+export const HEARTBEAT_SECONDS = 10;
+
+/**
+ * The queue's policy and limits:
+ * - `key_strict_fifo` with singletonKey = session id: runs of one session start in enqueue order
+ *   and never overlap (a job that is active or in retry holds back its session's later jobs).
+ *   A job left `failed` would hold them back forever, so agentpg never fails a run's job for good:
+ *   a run that ends failed or cancelled COMPLETES its job (the failure lives in agentpg_runs), and
+ *   the retry limit is effectively unlimited (agentpg bounds real attempts itself with
+ *   agentpg_runs.attempts, see MAX_RUN_ATTEMPTS).
+ * - expireInSeconds at pg-boss's 24 h maximum: liveness comes from heartbeats, not expiry.
+ * - notify: false. Workers are woken by agentpg's own NOTIFY (the run state trigger fires on every
+ *   insert of a queued run, in the enqueue transaction), so pg-boss's would be a second NOTIFY per
+ *   run for nothing. Polling (RUN_POLL_INTERVAL_MS) is the backstop for jobs that become fetchable
+ *   without a notification (a retry after a worker died).
+ */
+export const RUNS_QUEUE_OPTIONS: Omit<Queue, 'name'> = {
+  policy: 'key_strict_fifo',
+  partition: true,
+  retryLimit: 1_000_000,
+  retryDelay: 1,
+  retryBackoff: true,
+  retryDelayMax: 30,
+  expireInSeconds: 24 * 60 * 60,
+  heartbeatSeconds: HEARTBEAT_SECONDS,
+  deleteAfterSeconds: 24 * 60 * 60,
+  notify: false,
+};
+
+/** A run picked up more often than this (crash loops) is failed with `max_attempts_exceeded`. */
+export const MAX_RUN_ATTEMPTS = 10;
+
+/** Creates the queue if missing (idempotent in pg-boss: ON CONFLICT DO NOTHING). */
+export async function ensureRunsQueue(boss: PgBoss): Promise<void> {
+  const existing = await boss.getQueue(RUNS_QUEUE);
+  if (!existing) {
+    await boss.createQueue(RUNS_QUEUE, RUNS_QUEUE_OPTIONS);
+    return;
+  }
+  const o = RUNS_QUEUE_OPTIONS;
+  if (
+    existing.retryLimit !== o.retryLimit ||
+    existing.expireInSeconds !== o.expireInSeconds ||
+    existing.heartbeatSeconds !== o.heartbeatSeconds ||
+    existing.retryDelayMax !== o.retryDelayMax
+  ) {
+    await boss.updateQueue(RUNS_QUEUE, {
+      retryLimit: o.retryLimit,
+      retryDelay: o.retryDelay,
+      retryBackoff: o.retryBackoff,
+      retryDelayMax: o.retryDelayMax,
+      expireInSeconds: o.expireInSeconds,
+      heartbeatSeconds: o.heartbeatSeconds,
+      deleteAfterSeconds: o.deleteAfterSeconds,
+    });
+  }
+}

@@ -1,0 +1,32 @@
+import type { Runtime } from '../runtime.js';
+import { RunChannels } from './channels.js';
+import { ensureRunsQueue } from './queue.js';
+import { RunWorker, type RunWorkerOptions } from './worker.js';
+
+/** The runs module of a started client: notification fan-out and the worker. */
+export class RunsService {
+  private constructor(
+    readonly channels: RunChannels,
+    readonly worker: RunWorker,
+  ) {}
+
+  /**
+   * Creates the runs queue if missing, starts listening for run notifications, then starts the
+   * worker. (Agent and tool definitions are upserted by the cluster module's instance registration,
+   * which links the instance to them.)
+   */
+  static async start(rt: Runtime, options: RunWorkerOptions = {}): Promise<RunsService> {
+    await ensureRunsQueue(rt.boss);
+    const channels = new RunChannels(rt.events);
+    await channels.start();
+    const worker = new RunWorker(rt, channels, options);
+    worker.start();
+    return new RunsService(channels, worker);
+  }
+
+  /** Stops fetching, drains runs in flight for up to `graceMs` (the rest are handed back). */
+  async stop(graceMs: number): Promise<void> {
+    await this.worker.stop(graceMs);
+    await this.channels.stop();
+  }
+}

@@ -1,0 +1,116 @@
+import type { Queryable } from '../db.js';
+
+export interface ToolCallRow {
+  id: string;
+  messageId: string;
+  toolUseId: string;
+  toolName: string;
+  input: unknown;
+  state: 'pending' | 'running' | 'succeeded' | 'failed';
+  output: string | null;
+  isError: boolean;
+  attempts: number;
+}
+
+function mapToolCall(r: Record<string, any>): ToolCallRow {
+  return {
+    id: r.id,
+    messageId: r.message_id,
+    toolUseId: r.tool_use_id,
+    toolName: r.tool_name,
+    input: r.input,
+    state: r.state,
+    output: r.output,
+    isError: r.is_error,
+    attempts: r.attempts,
+  };
+}
+
+/** One `pending` row per tool_use block, in the transaction that stores the assistant message. */
+export async function insertToolCalls(
+  tx: Queryable,
+  runId: string,
+  messageId: string,
+  uses: Array<{ id: string; name: string; input: unknown }>,
+): Promise<ToolCallRow[]> {
+  if (uses.length === 0) return [];
+  const { rows } = await tx.query(
+    `insert into agentpg_tool_calls (run_id, message_id, tool_use_id, tool_name, input)
+     select $1, $2, u.tool_use_id, u.tool_name, u.input
+       from jsonb_to_recordset($3::jsonb) as u(tool_use_id text, tool_name text, input jsonb)
+     returning *`,
+    [runId, messageId, JSON.stringify(uses.map((u) => ({ tool_use_id: u.id, tool_name: u.name, input: u.input ?? {} })))],
+  );
+  return rows.map(mapToolCall);
+}
+
+/** The tool calls of several runs in one statement. */
+export async function listToolCallsOfRuns(db: Queryable, runIds: string[]): Promise<Map<string, ToolCallRow[]>> {
+  const out = new Map<string, ToolCallRow[]>(runIds.map((id) => [id, []]));
+  if (runIds.length === 0) return out;
+  const { rows } = await db.query(`select * from agentpg_tool_calls where run_id = any($1::uuid[]) order by created_at, id`, [runIds]);
+  for (const r of rows) out.get(r.run_id)?.push(mapToolCall(r));
+  return out;
+}
+
+/**
+ * pending|running → running with attempts + 1, for all the calls of a turn that are about to run,
+ * in ONE statement (autocommit): durable before any tool starts, so a crash from here on re-runs
+ * these calls with ctx.attempt > 1. Fenced by the run's claim; null when the claim is gone.
+ */
+export async function startToolCalls(
+  db: Queryable,
+  runId: string,
+  runAttempt: number,
+  ids: string[],
+): Promise<{ attempts: Map<string, number>; cancelRequestedAt: Date | null } | null> {
+  const { rows } = await db.query(
+    `with r as (
+       select cancel_requested_at from agentpg_runs where id = $1 and state = 'running' and attempts = $2
+     ), u as (
+       update agentpg_tool_calls t set state = 'running', attempts = t.attempts + 1, started_at = now()
+        where t.run_id = $1 and t.id = any($3::uuid[]) and t.state in ('pending', 'running')
+          and exists (select 1 from r)
+        returning t.id, t.attempts
+     )
+     select r.cancel_requested_at, u.id, u.attempts from r left join u on true`,
+    [runId, runAttempt, ids],
+  );
+  if (rows.length === 0) return null;
+  const attempts = new Map<string, number>();
+  for (const row of rows) if (row.id) attempts.set(row.id, row.attempts);
+  return { attempts, cancelRequestedAt: rows[0].cancel_requested_at };
+}
+
+/**
+ * running → succeeded|failed with the output, ONE statement (autocommit): from its commit on, the
+ * call is never executed again. Fenced by the call's own attempt, so a stale execution cannot
+ * overwrite a newer one. The tool_result stream event is sent by the same statement.
+ */
+export async function finishToolCall(
+  db: Queryable,
+  r: { id: string; attempt: number; isError: boolean; output: string; errorMessage: string | null; durationMs: number },
+  notifyPayload: string | null,
+): Promise<boolean> {
+  const { rows } = await db.query(
+    `with u as (
+       update agentpg_tool_calls set
+           state = case when $3 then 'failed' else 'succeeded' end,
+           is_error = $3, output = $4, error_message = $5, finished_at = now(), duration_ms = $6
+         where id = $1 and state = 'running' and attempts = $2
+         returning id
+     )
+     select u.id, case when $7::text is null then null else pg_notify('agentpg_run_stream', $7::text)::text end as n from u`,
+    [r.id, r.attempt, r.isError, r.output, r.errorMessage, r.durationMs, notifyPayload],
+  );
+  return rows.length > 0;
+}
+
+/** In a finalizing transaction: calls that never got a result are closed as failed with `reason`. */
+export async function closeOpenToolCalls(tx: Queryable, runId: string, reason: string): Promise<void> {
+  await tx.query(
+    `update agentpg_tool_calls set state = 'failed', is_error = true, output = $2, error_message = $2, finished_at = now()
+      where run_id = $1 and state in ('pending', 'running')`,
+    [runId, reason],
+  );
+}

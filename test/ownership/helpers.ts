@@ -1,0 +1,277 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+export const FIXTURE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/ownership-instance.ts');
+
+/**
+ * Short intervals for tests. The leases are not what most tests measure, and a loaded 2-core box
+ * (other suites, child processes) can stall an event loop for a second: 250 + 2000 < 4000 keeps
+ * ownership steady there. The lease tests use tighter values of their own.
+ */
+export const FAST_OWNERSHIP = {
+  shards: 16,
+  heartbeatIntervalMs: 250,
+  clientLeaseMs: 2000,
+  serverLeaseMs: 4000,
+  sweepIntervalMs: 200,
+  reconcileIntervalMs: 1000,
+  restartBackoffMs: 50,
+  restartBackoffMaxMs: 400,
+  handoffTimeoutMs: 3000,
+};
+
+/** For the partition tests: the client lease runs out well before the server lease (margin 2.75 s). */
+export const LEASE_OWNERSHIP = { ...FAST_OWNERSHIP, heartbeatIntervalMs: 250, clientLeaseMs: 1000, serverLeaseMs: 4000 };
+
+export const ACTIVITY_TABLE_SQL = `
+create table if not exists test_activity (
+  id bigserial primary key,
+  agent_id text not null,
+  epoch bigint not null,
+  instance_id text not null,
+  n int not null,
+  at timestamptz not null
+)`;
+
+export interface ActivityRow {
+  agent_id: string;
+  epoch: string;
+  instance_id: string;
+  at: Date;
+}
+
+/**
+ * The no-overlap check over (agent, epoch, instance, time) rows: per agent, in time order, an
+ * epoch never comes back after a later one started, and each epoch belongs to one instance. So the
+ * intervals [first, last write] of successive owners are disjoint and ordered.
+ */
+export function findOverlaps(rows: ActivityRow[]): string[] {
+  const problems: string[] = [];
+  const byAgent = new Map<string, ActivityRow[]>();
+  for (const r of rows) byAgent.set(r.agent_id, [...(byAgent.get(r.agent_id) ?? []), r]);
+  for (const [agent, list] of byAgent) {
+    list.sort((a, b) => a.at.getTime() - b.at.getTime());
+    const instanceOf = new Map<string, string>();
+    const finished = new Set<string>();
+    let current: string | null = null;
+    for (const r of list) {
+      const owner = instanceOf.get(r.epoch);
+      if (owner && owner !== r.instance_id) problems.push(`${agent}: epoch ${r.epoch} written by ${owner} and ${r.instance_id}`);
+      instanceOf.set(r.epoch, r.instance_id);
+      if (current !== r.epoch) {
+        if (finished.has(r.epoch)) problems.push(`${agent}: epoch ${r.epoch} wrote again after a later owner at ${r.at.toISOString()}`);
+        if (current !== null) {
+          if (BigInt(r.epoch) < BigInt(current)) problems.push(`${agent}: epoch ${r.epoch} after ${current}`);
+          finished.add(current);
+        }
+        current = r.epoch;
+      }
+    }
+  }
+  return problems;
+}
+
+/** Per shard, acquisitions in time order: each interval ends before the next one starts. */
+export async function findLogOverlaps(db: { query: (t: string) => Promise<any[]> }): Promise<string[]> {
+  const rows = await db.query(`select shard, epoch, instance_id, acquired_at, released_at from agentpg_long_running_ownership_log order by shard, acquired_at`);
+  const problems: string[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    const prev = rows[i - 1];
+    const cur = rows[i];
+    if (prev.shard !== cur.shard) continue;
+    if (Number(cur.epoch) <= Number(prev.epoch)) problems.push(`shard ${cur.shard}: epoch ${cur.epoch} after ${prev.epoch}`);
+    if (prev.released_at === null) problems.push(`shard ${cur.shard}: epoch ${prev.epoch} never closed before epoch ${cur.epoch}`);
+    else if (prev.released_at > cur.acquired_at) problems.push(`shard ${cur.shard}: epoch ${prev.epoch} released after epoch ${cur.epoch} acquired`);
+  }
+  return problems;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value; throws with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface ChildEvent {
+  ev: string;
+  [k: string]: any;
+}
+
+/** One fixture process (test/fixtures/ownership-instance.ts): its events from stdout lines "@@ {json}". */
+export class Instance {
+  readonly events: ChildEvent[] = [];
+  readonly stderr: string[] = [];
+  exited: Promise<number | null>;
+  private constructor(
+    readonly id: string,
+    readonly child: ChildProcess,
+  ) {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith('@@ ')) this.events.push(JSON.parse(line.slice(3)));
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => this.stderr.push(d.toString()));
+    this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
+  }
+
+  static async spawn(opts: { id: string; databaseUrl: string; ownership?: object; writeIntervalMs?: number; extraEnv?: Record<string, string> }): Promise<Instance> {
+    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+      env: {
+        ...process.env,
+        OWN_DATABASE_URL: opts.databaseUrl,
+        OWN_INSTANCE_ID: opts.id,
+        OWN_OPTIONS: JSON.stringify(opts.ownership ?? FAST_OWNERSHIP),
+        OWN_WRITE_INTERVAL_MS: String(opts.writeIntervalMs ?? 50),
+        ...opts.extraEnv,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const inst = new Instance(opts.id, child);
+    await waitFor(`instance ${opts.id} ready (stderr: ${inst.stderr.join('').slice(-2000)})`, () => inst.has('ready') || inst.exitedEarly(), 60_000);
+    if (!inst.has('ready')) throw new Error(`instance ${opts.id} exited: ${inst.stderr.join('').slice(-3000)}`);
+    return inst;
+  }
+
+  private exitCode: number | null | undefined;
+  private exitedEarly(): boolean {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return true;
+    return false;
+  }
+
+  has(ev: string, pred: (e: ChildEvent) => boolean = () => true): boolean {
+    return this.events.some((e) => e.ev === ev && pred(e));
+  }
+
+  /** Sends a command line to the fixture (stdin): "stop" = graceful client.stop(). */
+  send(cmd: string): void {
+    this.child.stdin!.write(`${cmd}\n`);
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+}
+
+/**
+ * A userland TCP proxy to Postgres that can FREEZE: stop forwarding in both directions while
+ * keeping both sockets open, as a NAT or proxy does in a partition (no FIN, no RST: keepalive never
+ * fires). Bytes received meanwhile are held and delivered on heal, so requests a cut-off client
+ * sent during the cut reach the server afterwards.
+ */
+export class FreezableProxy {
+  frozen = false;
+  private server: net.Server;
+  private readonly pairs = new Set<{ a: net.Socket; b: net.Socket; flush: () => void }>();
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {
+    this.server = net.createServer((client) => this.onConnection(client));
+  }
+
+  static async start(databaseUrl: string): Promise<FreezableProxy> {
+    const u = new URL(databaseUrl);
+    const proxy = new FreezableProxy(u.hostname, Number(u.port || 5432));
+    await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', () => r()));
+    proxy.port = (proxy.server.address() as net.AddressInfo).port;
+    return proxy;
+  }
+
+  /** The same URL through the proxy. */
+  url(databaseUrl: string): string {
+    const u = new URL(databaseUrl);
+    u.hostname = '127.0.0.1';
+    u.port = String(this.port);
+    return u.toString();
+  }
+
+  private onConnection(a: net.Socket): void {
+    const b = net.connect(this.targetPort, this.targetHost);
+    const held: Array<[net.Socket, Buffer]> = [];
+    const closes: Array<net.Socket> = [];
+    const pair = {
+      a,
+      b,
+      flush: () => {
+        for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
+        for (const s of closes.splice(0)) s.destroy();
+      },
+    };
+    this.pairs.add(pair);
+    const forward = (to: net.Socket) => (chunk: Buffer) => {
+      if (this.frozen) held.push([to, chunk]);
+      else if (!to.destroyed) to.write(chunk);
+    };
+    a.on('data', forward(b));
+    b.on('data', forward(a));
+    const closeOther = (other: net.Socket) => () => {
+      if (this.frozen) closes.push(other);
+      else other.destroy();
+    };
+    a.on('close', closeOther(b));
+    b.on('close', closeOther(a));
+    a.on('error', () => {});
+    b.on('error', () => {});
+    a.on('close', () => {
+      if (!this.frozen) this.pairs.delete(pair);
+    });
+  }
+
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  heal(): void {
+    this.frozen = false;
+    for (const p of this.pairs) p.flush();
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.pairs) {
+      p.a.destroy();
+      p.b.destroy();
+    }
+    await new Promise((r) => this.server.close(() => r(null)));
+  }
+}
+
+/** A plain client for test assertions that need a session of their own. */
+export async function connect(url: string): Promise<pg.Client> {
+  const c = new pg.Client({ connectionString: url });
+  c.on('error', () => {});
+  await c.connect();
+  return c;
+}
+
+/** When a test failed, prints what the instances logged (warnings, errors, losses). */
+export function dumpOnFailure(ctx: { task: { result?: { state?: string } } }, instances: Array<Instance | undefined>): void {
+  if (ctx.task.result?.state !== 'fail') return;
+  for (const i of instances) {
+    if (!i) continue;
+    const lines = i.events.filter((e) => e.ev === 'log' || e.ev === 'error' || (e.ev === 'aborted' && e.reason !== 'shutdown'));
+    console.log(`[ownership] instance ${i.id}: ${lines.length} log/error/abort events\n${lines.slice(-40).map((e) => JSON.stringify(e)).join('\n')}`);
+  }
+}

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineAgent, RunCancelledError, type AgentPG } from '../../src/index.js';
+import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { MODEL, startClient, until } from './helpers.js';
+
+let db: TestDatabase;
+let fake: FakeAnthropic;
+let a: AgentPG;
+let b: AgentPG;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  fake = await startFakeAnthropic();
+  const agents = [defineAgent({ name: 'chat', model: MODEL })];
+  a = await startClient(db, fake, { agents });
+  b = await startClient(db, fake, { agents });
+});
+afterAll(async () => {
+  await b?.stop();
+  await a?.stop();
+  await fake?.close();
+  await db?.drop();
+});
+
+describe('cancel', () => {
+  it('aborts the in-flight model call of a running run within a second, from another instance', async () => {
+    fake.reset();
+    fake.enqueue({ text: 'too slow', latencyMs: 30_000 });
+    const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'cancel' });
+    const runId = await a.agent('chat').enqueue(sessionId, 'take your time');
+    await fake.waitForRequests(1, 10_000);
+    const running = await until(() => a.runs.get(runId), (r) => r?.state === 'running');
+    // Cancel from whichever instance is NOT executing it.
+    const other = running!.instanceId === a.instanceId ? b : a;
+    const t0 = Date.now();
+    await other.runs.cancel(runId);
+    const run = await other.runs.wait(runId, { timeoutMs: 5000 });
+    const elapsed = Date.now() - t0;
+    expect(run.state).toBe('cancelled');
+    expect(run.cancelRequestedAt).toBeInstanceOf(Date);
+    expect(elapsed).toBeLessThan(1000);
+    await until(async () => fake.requests[0].aborted, (x) => x === true, 2000);
+    expect(fake.stats.aborted).toBe(1);
+    // The job was completed with the run, so the session is not blocked.
+    fake.enqueue({ text: 'next' });
+    expect((await a.agent('chat').run(sessionId, 'again')).text).toBe('next');
+  });
+
+  it('cancels a queued run directly (state cancelled, job completed, never executed)', async () => {
+    fake.reset();
+    fake.enqueue({ text: 'first, slowly', latencyMs: 1500 });
+    const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'queued-cancel' });
+    const first = await a.agent('chat').enqueue(sessionId, 'one');
+    const second = await a.agent('chat').enqueue(sessionId, 'two');
+    // The second waits behind the first (same session).
+    expect((await a.runs.get(second))!.state).toBe('queued');
+    const after = await b.runs.cancel(second);
+    expect(after.state).toBe('cancelled');
+    expect(after.startedAt).toBeNull();
+    await expect(a.runs.result(second)).rejects.toBeInstanceOf(RunCancelledError);
+    expect((await a.runs.wait(first)).state).toBe('completed');
+    const [job] = await db.query(`select state from agentpg_boss.job where id = (select job_id from agentpg_runs where id = $1)`, [second]);
+    expect(job.state).toBe('completed');
+    expect(fake.requests).toHaveLength(1);
+    // Cancelling a finished run changes nothing.
+    expect((await a.runs.cancel(first)).state).toBe('completed');
+  });
+
+  it('refuses illegal transitions in the database itself', async () => {
+    const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'trigger' });
+    fake.enqueue({ text: 'done' });
+    const { run } = await a.agent('chat').run(sessionId, 'hi');
+    await expect(db.query(`update agentpg_runs set state = 'running', finalized_at = null where id = $1`, [run.id])).rejects.toThrow(
+      /illegal run state transition completed -> running/,
+    );
+    await expect(db.query(`update agentpg_runs set state = 'failed' where id = $1`, [run.id])).rejects.toThrow(/illegal/);
+  });
+});
+
+describe('idempotency', () => {
+  it('returns the same run for the same key, with one job, even when sent concurrently', async () => {
+    fake.reset();
+    const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'idem' });
+    const [r1, r2] = await Promise.all([
+      a.agent('chat').enqueue(sessionId, 'charge the card', { idempotencyKey: 'k1' }),
+      b.agent('chat').enqueue(sessionId, 'charge the card', { idempotencyKey: 'k1' }),
+    ]);
+    const r3 = await a.agent('chat').enqueue(sessionId, 'charge the card', { idempotencyKey: 'k1' });
+    expect(r2).toBe(r1);
+    expect(r3).toBe(r1);
+    await a.runs.wait(r1);
+    const runs = await db.query(`select id from agentpg_runs where session_id = $1`, [sessionId]);
+    expect(runs).toHaveLength(1);
+    const jobs = await db.query(`select id from agentpg_boss.job where singleton_key = $1`, [sessionId]);
+    expect(jobs).toHaveLength(1);
+    const messages = await db.query(`select id from agentpg_messages where session_id = $1 and role = 'user'`, [sessionId]);
+    expect(messages).toHaveLength(1);
+    expect(fake.requests).toHaveLength(1);
+    // Another key is another run.
+    const r4 = await a.agent('chat').enqueue(sessionId, 'charge the card', { idempotencyKey: 'k2' });
+    expect(r4).not.toBe(r1);
+    await a.runs.wait(r4);
+  });
+});
