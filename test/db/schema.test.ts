@@ -67,3 +67,28 @@ describe('the agentpg schema, read back from the catalog', () => {
     expect(ok.state).toBe('queued');
   });
 });
+
+describe('operator views', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => db?.drop());
+
+  it('agentpg_stale_instances and agentpg_stuck_runs find what the cleanup job will act on', async () => {
+    await db.query(`insert into agentpg_instances (id, last_heartbeat_at) values ('fresh', now()), ('stale', now() - interval '5 minutes')`);
+    const [s] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t', 'u') returning id`);
+    await db.query(
+      `insert into agentpg_runs (session_id, agent_name, tenant_id, prompt, state, started_at, instance_id)
+       values ($1, 'a', 't', 'old', 'running', now() - interval '2 hours', 'stale'),
+              ($1, 'a', 't', 'new', 'running', now(), 'fresh')`,
+      [s.id],
+    );
+    const stale = await db.query(`select id, running_runs::int from agentpg_stale_instances`);
+    expect(stale).toEqual([{ id: 'stale', running_runs: 1 }]);
+    const stuck = await db.query(`select instance_id, instance_gone from agentpg_stuck_runs`);
+    expect(stuck).toEqual([{ instance_id: 'stale', instance_gone: false }]);
+    const summary = await db.query(`select state, runs::int from agentpg_run_summary`);
+    expect(summary).toEqual([{ state: 'running', runs: 2 }]);
+  });
+});
