@@ -3,6 +3,7 @@
 import { serve } from '@hono/node-server';
 import pg from 'pg';
 import { AgentPG } from '../client.js';
+import { installSignalHandlers } from '../cluster/signals.js';
 import { describeConnection } from '../db/connection.js';
 import { createLogger } from '../logger.js';
 import { startFakeAnthropic } from '../testing/index.js';
@@ -58,22 +59,22 @@ async function main(): Promise<void> {
   const server = serve({ fetch: app.fetch, port, hostname: env.HOST ?? '127.0.0.1' });
   logger.info({ port, instanceId: client.instanceId }, `agentpg service listening on http://${env.HOST ?? '127.0.0.1'}:${port}`);
 
-  // Seed 004's shutdown: not ready at once, drain, hand over, deregister, close.
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    draining = true;
-    logger.info({ signal }, 'shutting down');
-    server.close();
-    await client.stop().catch((err) => logger.error({ err: { message: String(err) } }, 'stop failed'));
-    await statsPool.end().catch(() => {});
-    await fake?.close();
-    await database.stop().catch(() => {});
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
+  // Seed 004's shutdown: not ready at once (readyz 503), drain and hand over (client.stop()),
+  // deregister, then close what the service itself opened. A second signal exits at once.
+  installSignalHandlers(
+    {
+      config: client.config,
+      stop: async () => {
+        draining = true;
+        server.close();
+        await client.stop();
+        await statsPool.end().catch(() => {});
+        await fake?.close();
+        await database.stop().catch(() => {});
+      },
+    },
+    { logger },
+  );
 }
 
 main().catch((err) => {
