@@ -3,6 +3,7 @@ import { AgentPG } from '../../src/client.js';
 import { createLogger } from '../../src/logger.js';
 import { startTcpProxy, type TcpProxy } from '../events/tcpProxy.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 let db: TestDatabase;
 let proxy: TcpProxy;
@@ -15,15 +16,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const until = async <T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 20_000) => waitUntil(fn, timeoutMs, 100);
 
 describe('connections lost while running', () => {
   it('reports through onError, reconnects (heartbeat, pool, listener) and keeps working', async () => {

@@ -3,6 +3,7 @@ import { AgentPG } from '../../src/client.js';
 import { DatabaseUnavailableError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -12,15 +13,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const until = async <T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 15_000) => waitUntil(fn, timeoutMs, 100);
 
 function makeClient(instanceId: string, extra: Partial<ConstructorParameters<typeof AgentPG>[0]> = {}) {
   return new AgentPG({

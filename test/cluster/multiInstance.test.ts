@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastUserText, startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { spawnInstance, type InstanceProcess } from '../fixtures/cluster-spawn.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 // Real child processes on one database: heartbeat 500 ms, TTL 3 s, cleanup every 1 s.
 const HEARTBEAT_MS = 500;
@@ -22,15 +23,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const until = async <T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 60_000) => waitUntil(fn, timeoutMs, 100);
 
 const spawn = async (id: string) => {
   const p = await spawnInstance({

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lastUserText, startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { spawnInstance, type InstanceProcess } from '../fixtures/cluster-spawn.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 const SHUTDOWN_MS = 1500;
 
@@ -19,15 +20,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const until = async <T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-};
+const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 60_000) => waitUntil(fn, timeoutMs, 100);
 
 describe('graceful shutdown (SIGTERM)', () => {
   it('exits within the shutdown timeout during a long run; the run completes on another instance, never failed', async () => {

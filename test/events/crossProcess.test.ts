@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { spawnInstance, type InstanceProcess } from '../fixtures/cluster-spawn.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -17,15 +18,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const until = async <T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 60_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 60_000) => waitUntil(fn, timeoutMs, 50);
 
 const LIFECYCLE = ['queued', 'running', 'completed'];
 

@@ -4,6 +4,7 @@ import type { EventListener } from '../../src/events/listener.js';
 import type { AgentPGEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -13,15 +14,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const until = async <T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 15_000) => waitUntil(fn, timeoutMs, 50);
 
 const makeClient = (instanceId: string) =>
   new AgentPG({

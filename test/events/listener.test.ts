@@ -5,6 +5,7 @@ import type { AgentPGEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 let db: TestDatabase;
 let proxy: TcpProxy;
@@ -17,15 +18,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const until = async <T>(fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-};
+const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 15_000) => waitUntil(fn, timeoutMs, 25);
 
 async function newRun(): Promise<string> {
   const [session] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t1', 'u1') returning id`);
