@@ -82,7 +82,8 @@ describe('three instances on one database', () => {
     console.log(`[cluster] SIGKILLed instance removed after ${removedAfterMs} ms (goal ≤ ${TTL_MS + CLEANUP_MS + HEARTBEAT_MS} ms)`);
     expect(removedAfterMs).toBeLessThan(TTL_MS + CLEANUP_MS + 20_000);
     expect(await db.query(`select 1 from agentpg_instance_agents where instance_id = $1`, [victim.instanceId])).toHaveLength(0);
-    const [pass] = await db.query(`select instance_id from agentpg_cleanup_passes where stale_instances > 0`);
+    // The pass records its counts when it finishes, a moment after its delete committed.
+    const pass = await until(async () => (await db.query(`select instance_id from agentpg_cleanup_passes where stale_instances > 0`))[0]);
     expect(survivors.map((p) => p.instanceId)).toContain(pass.instance_id);
     // The survivors are untouched.
     expect((await db.query(`select id from agentpg_instances order by id`)).map((r) => r.id)).toEqual(
