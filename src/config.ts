@@ -6,6 +6,7 @@ import type { LongRunningKind, OwnershipOptions } from './ownership/types.js';
 import { validateOwnershipConfig } from './ownership/validate.js';
 import type { Logger } from './logger.js';
 import type { CleanupPassSummary } from './cluster/cleanup.js';
+import type { RunStepHook } from './runs/steps.js';
 
 /** What a user passes to `new AgentPG(...)`. Durations are milliseconds. */
 export interface AgentPGConfig {
@@ -62,6 +63,13 @@ export interface AgentPGConfig {
   onCleanupPass?: (summary: CleanupPassSummary) => void;
   /** [cluster] Attempts to reach the database in start() before a DatabaseUnavailableError. Default 5. */
   connectAttempts?: number;
+  /**
+   * [runs] Called right after each durable step of a run commits (enqueued, claimed,
+   * tool_turn_stored, tools_started, tool_result_stored, finalized; see src/runs/steps.ts), and
+   * awaited: for tracing, or to act at exactly that point. A throw is reported to onError, never
+   * fails the run. Unset: costs nothing.
+   */
+  onRunStep?: RunStepHook;
   logger?: Logger;
 }
 
@@ -97,6 +105,7 @@ const configSchema = z.object({
   poolSize: z.number().int().min(2).optional(),
   onError: z.function().optional(),
   onCleanupPass: z.function().optional(),
+  onRunStep: z.function().optional(),
   connectAttempts: z.number().int().positive().optional(),
   logger: z.any().optional(),
 });

@@ -35,3 +35,4 @@ export type {
 export { RunFailedError, RunCancelledError, WaitTimeoutError, ValidationError } from './errors.js';
 export { AgentHandle, RunsApi, SessionsApi, RUNS_QUEUE } from './runs/index.js';
 export type { EnqueueOptions, NewSessionOptions, Run, RunEvent, RunResult, RunState, Session, WaitOptions, StoredMessage } from './runs/index.js';
+export { RUN_STEP_NAMES, type RunStepName, type RunStepInfo, type RunStepHook } from './runs/index.js';

@@ -18,6 +18,11 @@ export function createPool(connectionString: string, options: { max?: number; ap
   // An idle client that errors (server restart, terminated backend) must not crash the process;
   // the pool discards it and the next query opens a new connection.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: a FATAL that arrives between two statements (the
+  // server ended an idle transaction, a terminated backend) would be an unhandled 'error' event
+  // that kills the process. The next query on that client fails instead, and pg-pool discards a
+  // client that is no longer queryable when it is released.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

@@ -292,16 +292,22 @@ export class OwnershipManager {
     return held;
   }
 
-  /** Hands `count` shards over to instances below their share: the emptiest shards first. */
+  /**
+   * Hands `count` shards over to instances below their share. Shards are taken evenly across the
+   * load (sorted by running agents, every k-th one), so the agents this instance keeps stay close
+   * to its fair share even when many shards are empty (fewer agents than shards).
+   */
   private shed(count: number): void {
     const load = this.agents.loadByShard();
-    const candidates = this.sessions
+    const held = this.sessions
       .filter((s) => !s.lost)
       .flatMap((s) => [...s.held].filter((x) => !s.releasing.has(x)).map((shard) => ({ shard, s })))
-      .sort((a, b) => (load.get(a.shard) ?? 0) - (load.get(b.shard) ?? 0))
-      .slice(0, count);
+      .sort((a, b) => (load.get(b.shard) ?? 0) - (load.get(a.shard) ?? 0));
+    const picked: typeof held = [];
+    const step = held.length / count;
+    for (let i = 0; i < count && i < held.length; i++) picked.push(held[Math.floor(i * step)]);
     const bySession = new Map<LockSession, number[]>();
-    for (const { shard, s } of candidates) bySession.set(s, [...(bySession.get(s) ?? []), shard]);
+    for (const { shard, s } of picked) bySession.set(s, [...(bySession.get(s) ?? []), shard]);
     for (const [s, shards] of bySession) this.release(s, shards, 'rebalance');
   }
 
@@ -322,11 +328,13 @@ export class OwnershipManager {
       }
       await this.unlock(session, shards);
       await this.notifyReleased();
-    })().finally(() => {
-      for (const s of shards) session.releasing.delete(s);
-      this.releases.delete(p);
-      this.updateGauges();
-    });
+    })()
+      .catch((err) => this.rt.reportError(err, 'long-running shard hand-over'))
+      .finally(() => {
+        for (const s of shards) session.releasing.delete(s);
+        this.releases.delete(p);
+        this.updateGauges();
+      });
     this.releases.add(p);
   }
 

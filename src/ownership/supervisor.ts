@@ -106,12 +106,14 @@ export class AgentSupervisor {
         this.rt.logger.warn({ agentId: runner.id }, 'long-running handler did not return within handoffTimeoutMs');
       }
       await this.rt.pool.query(RELEASE_AGENT_SQL, [runner.id, runner.epoch, false]).catch((err) => this.rt.reportError(err, 'long-running agent release'));
-    })().finally(() => {
-      this.stopping.delete(runner.id);
-      if (this.runners.get(runner.id) === runner) this.runners.delete(runner.id);
-      this.metrics.agents_running = this.runners.size;
-      this.kick();
-    });
+    })()
+      .catch((err) => this.rt.reportError(err, 'long-running agent stop'))
+      .finally(() => {
+        this.stopping.delete(runner.id);
+        if (this.runners.get(runner.id) === runner) this.runners.delete(runner.id);
+        this.metrics.agents_running = this.runners.size;
+        this.kick();
+      });
     this.stopping.set(runner.id, p);
   }
 

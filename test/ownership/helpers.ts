@@ -135,15 +135,17 @@ export class Instance {
     this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
   }
 
-  static async spawn(opts: { id: string; databaseUrl: string; ownership?: object; writeIntervalMs?: number; extraEnv?: Record<string, string> }): Promise<Instance> {
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  static async spawn(opts: { id: string; databaseUrl: string; ownership?: object; writeIntervalMs?: number; netns?: string }): Promise<Instance> {
+    const argv = [process.execPath, '--import', 'tsx', FIXTURE];
+    // `ip netns exec` execs the command in the namespace: the child's pid is node's.
+    const [cmd, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
+    const child = spawn(cmd, args, {
       env: {
         ...process.env,
         OWN_DATABASE_URL: opts.databaseUrl,
         OWN_INSTANCE_ID: opts.id,
         OWN_OPTIONS: JSON.stringify(opts.ownership ?? FAST_OWNERSHIP),
         OWN_WRITE_INTERVAL_MS: String(opts.writeIntervalMs ?? 50),
-        ...opts.extraEnv,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -153,10 +155,8 @@ export class Instance {
     return inst;
   }
 
-  private exitCode: number | null | undefined;
   private exitedEarly(): boolean {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return true;
-    return false;
+    return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
   has(ev: string, pred: (e: ChildEvent) => boolean = () => true): boolean {

@@ -12,7 +12,7 @@ import { connect, FreezableProxy, sleep, waitFor } from './helpers.js';
 describe('lock session leases', () => {
   let db: TestDatabase;
   let proxy: FreezableProxy;
-  const options = resolveOwnershipOptions({ heartbeatIntervalMs: 250, clientLeaseMs: 1000, serverLeaseMs: 3000 });
+  const options = resolveOwnershipOptions({ heartbeatIntervalMs: 200, clientLeaseMs: 1200, serverLeaseMs: 3000 });
 
   beforeAll(async () => {
     db = await createTestDatabase();
