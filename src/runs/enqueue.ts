@@ -6,6 +6,7 @@ import { bossDb } from './db.js';
 import { RUNS_QUEUE, type RunJobData } from './queue.js';
 import { isUuid } from './rows.js';
 import { findRunByIdempotencyKey, insertRun, lockSessionForEnqueue } from './sql/insertRun.js';
+import { emitRunStep } from './steps.js';
 import type { EnqueueOptions } from './types.js';
 
 const MAX_PROMPT_BYTES = 1_000_000;
@@ -37,8 +38,10 @@ export async function enqueueRun(
     throw new ValidationError('metadata must be an object');
   }
   for (let tries = 1; ; tries++) {
+    let created = false;
     try {
-      return await withTransaction(rt.pool, async (tx) => {
+      // Durable at this transaction's COMMIT (run row + pg-boss job); a crash before it leaves nothing.
+      const runId = await withTransaction(rt.pool, async (tx) => {
         const { startedTooEarly } = await lockSessionForEnqueue(tx, sessionId);
         if (startedTooEarly && tries < MAX_ORDER_RETRIES) throw new RetryEnqueue();
         const jobId = randomUUID();
@@ -59,8 +62,11 @@ export async function enqueueRun(
         });
         if (!sent) throw new Error(`pg-boss did not accept the job of run ${run.id}`);
         onNewRun?.(run.id);
+        created = true;
         return run.id;
       });
+      if (created) await emitRunStep(rt, 'enqueued', { runId, attempt: 0, iteration: 0 });
+      return runId;
     } catch (err) {
       if (err instanceof RetryEnqueue) continue;
       throw err;

@@ -10,7 +10,8 @@ import { advanceRun, finalizeRun, type FinalState } from './sql/advanceRun.js';
 import { insertMessages, ZERO_USAGE, type NewMessage, type TokenUsage } from './sql/insertMessages.js';
 import { notifyStream } from './sql/notifyStream.js';
 import type { StoredMessage } from './sql/sessions.js';
-import { closeOpenToolCalls, finishToolCall, insertToolCalls, startToolCalls, type ToolCallRow } from './sql/toolCalls.js';
+import { closeOpenToolCalls, finishToolCall, insertToolCalls, listToolCallsOfRuns, startToolCalls, type ToolCallRow } from './sql/toolCalls.js';
+import { emitRunStep, type RunStepName } from './steps.js';
 import { StreamBuffer } from './streamBuffer.js';
 import { executeTool } from './toolExec.js';
 import { rebuildTranscript, textOf, toolResultBlock, toolUsesOf, toParamBlock, type ParamMessage } from './transcript.js';
@@ -42,10 +43,11 @@ interface OpenCalls {
 
 /**
  * Executes one claimed run: the durable tool loop. Each step ends in a commit that says what is
- * durable from then on, so whichever instance picks the run up after a crash continues from the
- * last commit: it rebuilds the conversation from agentpg_messages + agentpg_tool_calls, never
- * re-runs a tool call whose result is stored, re-runs one left `running` with the same
- * idempotency key (the tool_use id) and a higher ctx.attempt.
+ * durable from then on (the list, and the statement behind each: src/runs/steps.ts), so whichever
+ * instance picks the run up after a crash continues from the last commit: it rebuilds the
+ * conversation from agentpg_messages + agentpg_tool_calls, never re-runs a tool call whose result
+ * is stored, re-runs one left `running` with the same idempotency key (the tool_use id) and a
+ * higher ctx.attempt. config.onRunStep is called after each of those commits.
  */
 export class RunExecution {
   readonly controller = new AbortController();
@@ -82,6 +84,8 @@ export class RunExecution {
 
   async execute(): Promise<ExecutionOutcome> {
     try {
+      // The claim was made durable by the fetch transaction's COMMIT (worker.ts), just before this.
+      await this.step('claimed');
       await this.loop();
       return 'finished';
     } catch (err) {
@@ -93,6 +97,15 @@ export class RunExecution {
 
   private async loop(): Promise<void> {
     const { run, rt } = this;
+    // Rebuilt first, so that even a run ended right away (cancelled, too many attempts) answers the
+    // tool calls of a turn it was resumed in: the stored transcript stays valid for the API.
+    const calls = this.history.toolCalls;
+    const rebuilt = rebuildTranscript(this.history.messages, run.id, calls);
+    this.transcript = rebuilt.messages;
+    if (rebuilt.openTurn) {
+      const rows = calls.filter((c) => c.messageId === rebuilt.openTurn!.messageId);
+      this.open = { messageId: rebuilt.openTurn.messageId, uses: rebuilt.openTurn.toolUses, rows, results: resultsOf(rows) };
+    }
     if (run.cancelRequestedAt) throw new ExecutionAborted('cancel');
     if (this.attempt > MAX_RUN_ATTEMPTS) {
       await this.finalize('failed', [], ZERO_USAGE, {
@@ -102,13 +115,6 @@ export class RunExecution {
       return;
     }
     const agent = rt.registry.agent(run.agentName);
-    const calls = this.history.toolCalls;
-    const rebuilt = rebuildTranscript(this.history.messages, run.id, calls);
-    this.transcript = rebuilt.messages;
-    if (rebuilt.openTurn) {
-      const rows = calls.filter((c) => c.messageId === rebuilt.openTurn!.messageId);
-      this.open = { messageId: rebuilt.openTurn.messageId, uses: rebuilt.openTurn.toolUses, rows, results: resultsOf(rows) };
-    }
 
     for (;;) {
       if (this.open) await this.runTools(agent);
@@ -174,7 +180,9 @@ export class RunExecution {
   /**
    * ONE transaction makes the tool_use turn durable before any tool runs: the previous turn's
    * tool_result message (if any), the assistant message, a `pending` agentpg_tool_calls row per
-   * tool_use block, the run's tokens and tool_iterations (fenced), and the stream events. COMMIT.
+   * tool_use block, the run's tokens and tool_iterations (fenced), and the stream events. COMMIT:
+   * step `tool_turn_stored`. A crash before it loses only the model call (made again on resume; its
+   * tokens were never counted).
    */
   private async storeToolTurn(message: Anthropic.Message, usage: TokenUsage, uses: OpenCalls['uses']): Promise<void> {
     const { run } = this;
@@ -195,13 +203,16 @@ export class RunExecution {
     this.toolIterations++;
     this.transcript.push({ role: 'assistant', content: (message.content as Block[]).map(toParamBlock) as Anthropic.ContentBlockParam[] });
     this.open = { messageId, uses, rows, results: new Map() };
+    await this.step('tool_turn_stored');
     if (cancelRequested) throw new ExecutionAborted('cancel');
   }
 
   /**
    * Runs the open turn's tool calls that have no stored result, concurrently. Durable steps:
-   * startToolCalls (all of them → `running`, attempts + 1: one commit), then finishToolCall per
-   * call (its result: one commit each). A call whose result is stored is never executed again.
+   * startToolCalls (all of them → `running`, attempts + 1: one autocommit UPDATE, `tools_started`),
+   * then finishToolCall per call (its result: one autocommit UPDATE each, `tool_result_stored`).
+   * A call whose result is stored is never executed again. The tool_result message itself is
+   * stored by the next step's transaction.
    */
   private async runTools(agent: AgentDefinition): Promise<void> {
     const open = this.open!;
@@ -215,11 +226,24 @@ export class RunExecution {
       const started = await startToolCalls(this.rt.pool, this.run.id, this.attempt, todo.map((r) => r.id));
       if (!started) throw new ClaimGone();
       if (started.cancelRequestedAt) throw new ExecutionAborted('cancel');
+      if (todo.some((row) => !started.attempts.has(row.id))) {
+        // Not started because its result got stored after our claim read the rows: the previous
+        // execution was not dead after all (its job heartbeat lapsed) and finished the call. Use
+        // that result; executing the call again would be a needless second side effect.
+        const stored = resultsOf((await listToolCallsOfRuns(this.rt.pool, [this.run.id])).get(this.run.id) ?? []);
+        for (const row of todo) {
+          if (started.attempts.has(row.id)) continue;
+          const r = stored.get(row.toolUseId);
+          if (!r) throw new Error(`tool call ${row.id} was neither started nor finished`);
+          open.results.set(row.toolUseId, r);
+        }
+      }
+      if (started.attempts.size > 0) await this.step('tools_started');
       const allowed = new Set(agent.tools ?? []);
-      await Promise.all(
+      const settled = await Promise.allSettled(
         todo.map(async (row) => {
           const attempt = started.attempts.get(row.id);
-          if (attempt === undefined) return; // finished meanwhile by an earlier execution
+          if (attempt === undefined) return; // finished by the earlier execution (above)
           const tool = allowed.has(row.toolName) ? this.rt.registry.tools.get(row.toolName) : undefined;
           const outcome = await executeTool(
             tool,
@@ -245,12 +269,21 @@ export class RunExecution {
           });
           // Durable here: from this commit on, the call is never executed again.
           const stored = await finishToolCall(this.rt.pool, { id: row.id, attempt, ...outcome }, payload);
-          if (!stored) throw new ClaimGone();
+          if (!stored) {
+            // A newer execution took the call over: stop the other tools of this one too.
+            this.abort('claim_lost');
+            throw new ClaimGone();
+          }
           open.results.set(row.toolUseId, { output: outcome.output, isError: outcome.isError });
+          await this.step('tool_result_stored', { toolUseId: row.toolUseId });
         }),
       );
+      // Every call settles (each is bounded by its timeout) before the execution gives the run up:
+      // a run handed back while one of its tools still ran here could see that tool started again
+      // elsewhere, concurrently with itself.
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
-    // The tool_result message is stored with the next step's transaction (saves a commit per turn).
     const blocks = open.uses.map((u) => {
       const r = open.results.get(u.id)!;
       return toolResultBlock(u.id, r.output, r.isError);
@@ -268,7 +301,7 @@ export class RunExecution {
    * ONE transaction ends the run: remaining stream events, the last messages (pending tool
    * results, the final assistant message, results for tool calls that will never run), open tool
    * calls closed, the guarded running → final UPDATE, and the pg-boss job completed on the same
-   * connection (`complete(..., { db })`). Durable at COMMIT, all or nothing.
+   * connection (`complete(..., { db })`). Durable at COMMIT, all or nothing: step `finalized`.
    */
   private async finalize(
     state: FinalState,
@@ -319,7 +352,13 @@ export class RunExecution {
     });
     this.pendingResults = null;
     this.open = null;
+    await this.step('finalized', { state });
     return final;
+  }
+
+  /** config.onRunStep, right after a durable step committed (awaited only when a hook is set). */
+  private step(step: RunStepName, extra?: { toolUseId?: string; state?: FinalState }): Promise<void> | undefined {
+    return emitRunStep(this.rt, step, { runId: this.run.id, attempt: this.attempt, iteration: this.toolIterations, ...extra });
   }
 
   private throwIfAborted(): void {

@@ -44,6 +44,12 @@ export const RUNS_QUEUE_OPTIONS: Omit<Queue, 'name'> = {
   notify: false,
 };
 
+/**
+ * The worker's backstop poll: a job that becomes fetchable without a NOTIFY (a retry after its
+ * worker died or was handed back) is picked up within this long.
+ */
+export const RUN_POLL_INTERVAL_MS = 2000;
+
 /** A run picked up more often than this (crash loops) is failed with `max_attempts_exceeded`. */
 export const MAX_RUN_ATTEMPTS = 10;
 

@@ -1,7 +1,7 @@
 import type { Runtime } from '../runtime.js';
 import { RunChannels } from './channels.js';
 import { ensureRunsQueue } from './queue.js';
-import { RunWorker, type RunWorkerOptions } from './worker.js';
+import { RunWorker } from './worker.js';
 
 /** The runs module of a started client: notification fan-out and the worker. */
 export class RunsService {
@@ -15,11 +15,11 @@ export class RunsService {
    * worker. (Agent and tool definitions are upserted by the cluster module's instance registration,
    * which links the instance to them.)
    */
-  static async start(rt: Runtime, options: RunWorkerOptions = {}): Promise<RunsService> {
+  static async start(rt: Runtime): Promise<RunsService> {
     await ensureRunsQueue(rt.boss);
     const channels = new RunChannels(rt.events);
     await channels.start();
-    const worker = new RunWorker(rt, channels, options);
+    const worker = new RunWorker(rt, channels);
     worker.start();
     return new RunsService(channels, worker);
   }

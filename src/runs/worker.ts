@@ -3,7 +3,7 @@ import type { Runtime } from '../runtime.js';
 import type { RunChannels } from './channels.js';
 import { bossDb, type Queryable } from './db.js';
 import { RunExecution } from './executor.js';
-import { HEARTBEAT_SECONDS, RUNS_QUEUE, type RunJobData } from './queue.js';
+import { HEARTBEAT_SECONDS, RUN_POLL_INTERVAL_MS, RUNS_QUEUE, type RunJobData } from './queue.js';
 import { isTerminal } from './rows.js';
 import { claimRuns } from './sql/claimRuns.js';
 import { getRun } from './sql/getRun.js';
@@ -13,11 +13,6 @@ import { listToolCallsOfRuns } from './sql/toolCalls.js';
 /** Serializes fetches across instances when a tenant limit is set (see fetchAndStart). */
 const FETCH_LOCK_KEY = 0x6167_7275_6e73; // "agruns"
 const MAX_BATCH = 50;
-
-export interface RunWorkerOptions {
-  /** Backstop poll for jobs that become fetchable without a NOTIFY (a retry after a crash). */
-  pollIntervalMs?: number;
-}
 
 interface InFlight {
   exec: RunExecution;
@@ -41,15 +36,11 @@ export class RunWorker {
   private loopDone: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private offs: Array<() => void> = [];
-  private readonly pollIntervalMs: number;
 
   constructor(
     private readonly rt: Runtime,
     private readonly channels: RunChannels,
-    options: RunWorkerOptions = {},
-  ) {
-    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
-  }
+  ) {}
 
   get activeRuns(): number {
     return this.inFlight.size;
@@ -115,7 +106,7 @@ export class RunWorker {
       }
       // A full batch means there is probably more: fetch again at once.
       if (want > 0 && fetched === want) continue;
-      await this.sleep(this.pollIntervalMs);
+      await this.sleep(RUN_POLL_INTERVAL_MS);
     }
   }
 
@@ -135,8 +126,9 @@ export class RunWorker {
 
   /**
    * ONE transaction per batch: [advisory lock] + pg-boss fetch + claim (queued → running, prompt
-   * stored) + the claimed runs' history read + settling jobs that must not run here. Durable at COMMIT: the jobs are active with a heartbeat,
-   * the runs are `running` on this instance with attempts + 1.
+   * stored) + the claimed runs' history read + settling jobs that must not run here. Durable at
+   * COMMIT (step `claimed`, reported by each execution as it starts): the jobs are active with a
+   * heartbeat, the runs are `running` on this instance with attempts + 1.
    *
    * With a tenant limit, fetches of all instances are serialized by a transaction-level advisory
    * lock: pg-boss counts a group's active jobs inside the fetch statement, and two fetches running
@@ -207,6 +199,8 @@ export class RunWorker {
       .execute()
       .then(async (outcome) => {
         if (outcome === 'handback') {
+          // Durable on pg-boss's fail statement (fenced on this job attempt): the job goes to
+          // retry; the run stays `running` and is resumed from its last commit by the next claim.
           await rt.boss.fail(RUNS_QUEUE, job, { reason: 'handed back by instance', instanceId: rt.instanceId });
         } else if (outcome === 'lost') {
           // The run was finalized by someone else (cleanup) while our job is still active: complete

@@ -81,17 +81,3 @@ export async function finalizeRun(
   );
   return rows[0] ? mapRun(rows[0]) : null;
 }
-
-/**
- * Fails a running run whoever holds it (no attempt fence): for cleanup of stuck runs or runs whose
- * instance died. Guarded by state = 'running'; the run's pg-boss job is completed by whichever
- * worker next fetches it (a fetched job whose run is already final is completed, not executed).
- */
-export async function failRunningRun(db: Queryable, runId: string, errorMessage: string, errorType: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `update agentpg_runs set state = 'failed', finalized_at = now(), error_message = $2, error_type = $3
-      where id = $1 and state = 'running'`,
-    [runId, errorMessage, errorType],
-  );
-  return (rowCount ?? 0) > 0;
-}

@@ -1,0 +1,59 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentPG, RunStepInfo, RunStepName } from '../../src/index.js';
+import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
+import { CHARGE_ID, EMAIL_ID, SIDE_EFFECTS_DDL, crashPointAgents, crashPointModel, crashPointTools } from '../fixtures/runs-crashpoints-defs.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startClient } from './helpers.js';
+
+let db: TestDatabase;
+let fake: FakeAnthropic;
+let toolPool: pg.Pool;
+let client: AgentPG;
+const steps: Array<{ step: RunStepName } & RunStepInfo> = [];
+const errors: Error[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await db.query(SIDE_EFFECTS_DDL);
+  fake = await startFakeAnthropic({ responder: crashPointModel });
+  toolPool = new pg.Pool({ connectionString: db.url, max: 2 });
+  client = await startClient(db, fake, {
+    agents: crashPointAgents,
+    tools: crashPointTools(toolPool, 'one'),
+    onError: (err) => void errors.push(err),
+    async onRunStep(step, info) {
+      steps.push({ step, ...info });
+      // A tracer that fails must not take the run with it.
+      if (step === 'tools_started') throw new Error('tracer is down');
+    },
+  });
+});
+afterAll(async () => {
+  await client?.stop();
+  await toolPool?.end();
+  await fake?.close();
+  await db?.drop();
+});
+
+describe('config.onRunStep', () => {
+  it('reports every durable step of a run in order; a throwing hook is only reported', async () => {
+    const agent = client.agent('crashpoints');
+    const sessionId = await agent.newSession({ tenantId: 't', identifier: 'steps' });
+    const { run } = await agent.run(sessionId, 'charge and email');
+    expect(run.state).toBe('completed');
+
+    const names = steps.map((s) => (s.toolUseId ? `${s.step}:${s.toolUseId}` : s.step));
+    const results = names.filter((n) => n.startsWith('tool_result_stored')).sort();
+    expect(names.filter((n) => !n.startsWith('tool_result_stored'))).toEqual(['enqueued', 'claimed', 'tool_turn_stored', 'tools_started', 'finalized']);
+    expect(results).toEqual([`tool_result_stored:${CHARGE_ID}`, `tool_result_stored:${EMAIL_ID}`]);
+    expect(names.indexOf('tools_started')).toBeLessThan(names.findIndex((n) => n.startsWith('tool_result_stored')));
+    expect(names.at(-1)).toBe('finalized');
+    expect(steps.map((s) => [s.step, s.attempt, s.iteration])).toEqual(
+      steps.map((s) => [s.step, s.step === 'enqueued' ? 0 : 1, ['enqueued', 'claimed'].includes(s.step) ? 0 : 1]),
+    );
+    expect(steps.every((s) => s.runId === run.id)).toBe(true);
+    expect(steps.at(-1)).toMatchObject({ step: 'finalized', state: 'completed' });
+    expect(errors.map((e) => e.message)).toEqual(['tracer is down']);
+  });
+});
