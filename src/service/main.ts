@@ -29,7 +29,11 @@ async function main(): Promise<void> {
   let runMetadata: Record<string, unknown> | undefined;
   let fake: Awaited<ReturnType<typeof startFakeAnthropic>> | null = null;
   if (!env.ANTHROPIC_API_KEY) {
-    fake = await startFakeAnthropic({ responder: offlineResponder, record: false });
+    fake = await startFakeAnthropic({
+      responder: offlineResponder,
+      record: false,
+      latencyMs: Number(env.AGENTPG_FAKE_LATENCY_MS ?? 0), // to watch streaming and sharing in a demo
+    });
     anthropic = { apiKey: 'offline', baseURL: fake.url };
     runMetadata = { model: 'offline-fake', note: 'answered by the offline fake model: set ANTHROPIC_API_KEY for Claude' };
     logger.warn('no ANTHROPIC_API_KEY: runs are answered by the OFFLINE FAKE MODEL, not Claude');
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
     logger,
     heartbeatIntervalMs: Number(env.AGENTPG_HEARTBEAT_MS ?? 30_000),
     cleanupIntervalMs: Number(env.AGENTPG_CLEANUP_MS ?? 60_000),
+    runConcurrency: Number(env.AGENTPG_RUN_CONCURRENCY ?? 100),
   });
   await client.start();
 

@@ -25,8 +25,10 @@ describe('deploying the service', () => {
   afterAll(async () => db?.drop());
 
   it('two service processes on one DATABASE_URL share the work', async () => {
-    const a = await startService({ DATABASE_URL: db.url, ANTHROPIC_API_KEY: undefined });
-    const b = await startService({ DATABASE_URL: db.url, ANTHROPIC_API_KEY: undefined });
+    // Two runs at a time per instance, each model call 300 ms: 16 runs need both instances.
+    const env = { DATABASE_URL: db.url, ANTHROPIC_API_KEY: undefined, AGENTPG_RUN_CONCURRENCY: '2', AGENTPG_FAKE_LATENCY_MS: '300' };
+    const a = await startService(env);
+    const b = await startService(env);
     try {
       const ids: string[] = [];
       for (let i = 0; i < 16; i++) {
@@ -36,6 +38,8 @@ describe('deploying the service', () => {
       }
       const runs = await Promise.all(ids.map((id) => waitForRun(b.url, id)));
       expect(runs.every((r) => r.state === 'completed')).toBe(true);
+      const executedBy = new Set(runs.map((r) => r.instanceId));
+      expect(executedBy.size).toBe(2);
       const instances = await db.query(`select count(*)::int as n from agentpg_instances`);
       expect(instances[0].n).toBe(2);
       // Both instances registered the agents, so both can execute them.
