@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeAnthropic } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { json, startService } from '../helpers/service.js';
 
@@ -63,6 +64,29 @@ describe('deploying the service', () => {
       expect(s.output()).not.toContain('sekret-token');
     } finally {
       await s.stop();
+    }
+  });
+
+  it('never writes the API key or the database password to logs or stored errors', async () => {
+    const fake = await startFakeAnthropic();
+    fake.setResponder(() => ({ error: { status: 401, message: 'invalid x-api-key' } }));
+    const apiKey = 'sk-ant-api03-THIS-IS-A-SECRET-KEY-0123456789';
+    const s = await startService({ DATABASE_URL: db.url, ANTHROPIC_API_KEY: apiKey, ANTHROPIC_BASE_URL: fake.url, LOG_LEVEL: 'debug' });
+    try {
+      const session = await json(await post(`${s.url}/v1/sessions`, { agent: 'chat', tenantId: 't', identifier: 'secret-test' }));
+      const { id } = await json(await post(`${s.url}/v1/runs`, { sessionId: session.id, prompt: 'hi' }));
+      const run = await waitForRun(s.url, id);
+      expect(run).toMatchObject({ state: 'failed', errorType: 'authentication_error' });
+      // The credential as it would appear in a leaked connection string.
+      const password = new URL(db.url).password ? `:${new URL(db.url).password}@` : '';
+      for (const text of [s.output(), JSON.stringify(run), JSON.stringify(await db.query(`select * from agentpg_runs`))]) {
+        expect(text).not.toContain(apiKey);
+        if (password) expect(text).not.toContain(password);
+      }
+      expect(fake.requests[0].headers['x-api-key'] ?? fake.requests[0].headers.authorization).toBe('[REDACTED]');
+    } finally {
+      await s.stop();
+      await fake.close();
     }
   });
 
