@@ -11,14 +11,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Child, onShutdown } from './lib/child.js';
+import { Child, killAllChildren, onShutdown } from './lib/child.js';
 import { BENCH_DIR, WORKER_SOURCES, useWorkerScripts, workerScript, type BenchContext, type MetricResult } from './lib/context.js';
 import { bundleWorkers } from './lib/bundle.js';
 import { createBenchDatabase, externalServer, startOwnServer, type BenchDatabase, type BenchServer } from './lib/database.js';
 import { formatMarkdown, formatTable, tableRows, type BenchResults } from './lib/report.js';
 import { measureConcurrency } from './metrics/concurrency.js';
-import { measureFailoverPartition, measureFailoverSigkill } from './metrics/failover.js';
-import { measureEnqueueToStart, measureEventLatency } from './metrics/latency.js';
+import { measureFailover } from './metrics/failover.js';
+import { measureEnqueueToStart, measureEventLatency, startLatencyHelper } from './metrics/latency.js';
 import { measureOwnershipScale, measureRss } from './metrics/ownershipScale.js';
 import { measureThroughput } from './metrics/throughput.js';
 
@@ -72,10 +72,13 @@ async function main() {
     log(`server: embedded PostgreSQL ${server.version} on port ${server.port}`);
   }
   const databases: BenchDatabase[] = [];
-  onShutdown(async () => {
-    for (const d of databases) await d.drop().catch(() => {});
+  // Also run when the harness itself fails (see the end of this file): nothing left behind.
+  releaseResources = async () => {
+    killAllChildren();
+    for (const d of databases.splice(0)) await d.drop().catch(() => {});
     await server.close();
-  });
+  };
+  onShutdown(releaseResources);
 
   const bundled = await bundleWorkers(WORKER_SOURCES);
   useWorkerScripts(bundled.workers);
@@ -100,6 +103,7 @@ async function main() {
   const skipped: Record<string, string> = {};
   const notes: Record<string, string[]> = {};
   const durations: Record<string, number> = {};
+  const background: Promise<void>[] = [];
 
   const fresh = async () => {
     const db = await createBenchDatabase(server.url);
@@ -134,21 +138,79 @@ async function main() {
   }
 
   try {
-    // Throughput, enqueue_to_start and event_latency share one database, one after the other.
-    if (want('throughput') || want('enqueue_to_start') || want('event_latency')) {
+    // Throughput, enqueue_to_start, event_latency and concurrency share one database, one after
+    // the other (each measures only its own runs); the latency metrics share one helper instance,
+    // which then enqueues the concurrency metric's backlog.
+    if (want('throughput') || want('enqueue_to_start') || want('event_latency') || want('concurrency')) {
       const db = await fresh();
       await run('throughput', () => measureThroughput(ctx, db), (v) => {
         results.runs_throughput = v.runs_throughput;
         results.db_cost_per_run = v.db_cost_per_run;
       });
-      await run('enqueue_to_start', () => measureEnqueueToStart(ctx, db), (v) => (results.enqueue_to_start_ms = v));
-      await run('event_latency', () => measureEventLatency(ctx, db), (v) => (results.event_latency_ms = v));
+      let helper: Child | null = null;
+      if (want('enqueue_to_start') || want('event_latency')) {
+        try {
+          helper = await startLatencyHelper(ctx, db);
+        } catch (err) {
+          log(`latency helper: FAILED — ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+      if (helper) {
+        const h = helper;
+        await run('enqueue_to_start', () => measureEnqueueToStart(ctx, db, h), (v) => (results.enqueue_to_start_ms = v));
+        await run('event_latency', () => measureEventLatency(ctx, db, h), (v) => (results.event_latency_ms = v));
+      } else {
+        for (const m of ['enqueue_to_start', 'event_latency'] as const) {
+          if (want(m)) skipped[m] = 'the helper instance did not start';
+        }
+      }
+      if (want('concurrency')) {
+        await run('concurrency', () => measureConcurrency(ctx, db, helper), (v) => (results.concurrency = v as BenchResults['concurrency']));
+      } else {
+        await helper?.request({ type: 'stop' }, 30_000).catch(() => helper?.kill());
+      }
+      await release(db);
+    }
+    // Both failover metrics share one cluster; the Redis baseline's ~30 s lock expiries finish in
+    // the background while the remaining metrics run (it only polls Redis once a second).
+    if (want('failover_sigkill') || want('failover_partition')) {
+      const db = await fresh();
+      let failover: Awaited<ReturnType<typeof measureFailover>> | null = null;
+      const t0 = Date.now();
+      try {
+        failover = await measureFailover(ctx, db, { sigkill: want('failover_sigkill'), partition: want('failover_partition') });
+      } catch (err) {
+        const reason = (err as Error).message.split('\n')[0];
+        log(`failover: FAILED — ${reason}`);
+        if (want('failover_sigkill')) skipped.failover_sigkill = reason;
+        if (want('failover_partition')) skipped.failover_partition = reason;
+      }
+      durations.failover = Math.round((Date.now() - t0) / 100) / 10;
+      if (!want('failover_sigkill')) skipped.failover_sigkill = 'not selected (--only)';
+      if (!want('failover_partition')) skipped.failover_partition = 'not selected (--only)';
+      for (const [name, r] of [
+        ['failover_sigkill', failover?.sigkill],
+        ['failover_partition', failover?.partition],
+      ] as const) {
+        if (!r) continue;
+        if (r.details) results.details[name] = r.details;
+        if (r.notes?.length) notes[name] = r.notes;
+      }
+      if (failover?.sigkill) {
+        const sigkill = failover.sigkill.value;
+        results.failover_sigkill_ms = sigkill;
+        background.push(
+          failover.redisBaseline.then((b) => {
+            sigkill.redis_ttl_baseline_p50 = b.p50;
+            (results.details.failover_sigkill as Record<string, unknown>).redis_samples_ms = b.samples;
+            if (b.note) (notes.failover_sigkill ??= []).push(b.note);
+          }),
+        );
+      }
+      if (failover?.partition) results.failover_partition_ms = failover.partition.value;
       await release(db);
     }
     for (const [name, fn, apply] of [
-      ['concurrency', measureConcurrency, (v: never) => (results.concurrency = v)],
-      ['failover_sigkill', measureFailoverSigkill, (v: never) => (results.failover_sigkill_ms = v)],
-      ['failover_partition', measureFailoverPartition, (v: never) => (results.failover_partition_ms = v)],
       ['rss', measureRss, (v: never) => (results.rss_mb_10k_agents = v)],
       ['ownership_scale', measureOwnershipScale, (v: never) => (results.ownership_scale = v)],
     ] as unknown as Array<[MetricName, (c: BenchContext, d: BenchDatabase) => Promise<MetricResult<never>>, (v: never) => void]>) {
@@ -159,6 +221,10 @@ async function main() {
       const db = await fresh();
       await run(name, () => fn(ctx, db), apply);
       await release(db);
+    }
+    if (background.length) {
+      log('waiting for the Redis baseline to finish');
+      await Promise.all(background);
     }
   } finally {
     await model.stop().catch(() => {});
@@ -190,10 +256,13 @@ async function main() {
   console.log(`✓ marks compare with the issue's targets and are informative only. Written: ${path.relative(process.cwd(), args.out)}`);
 }
 
+let releaseResources: () => Promise<void> = async () => {};
+
 main().then(
   () => process.exit(0),
-  (err) => {
+  async (err) => {
     console.error(`bench: ${(err as Error).stack ?? err}`);
+    await releaseResources().catch(() => {});
     process.exit(1);
   },
 );

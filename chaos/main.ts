@@ -15,7 +15,7 @@
  * run calling the `record` tool, whose every execution is logged in its own table; long-running
  * agents write through ctx.fenced() every 250 ms into an audited table.
  */
-import { Child, onShutdown, wallClock } from '../bench/lib/child.js';
+import { Child, killAllChildren, onShutdown, wallClock } from '../bench/lib/child.js';
 import { InstanceCluster } from '../bench/lib/cluster.js';
 import { WORKER_SOURCES, useWorkerScripts, workerScript } from '../bench/lib/context.js';
 import { bundleWorkers } from '../bench/lib/bundle.js';
@@ -25,6 +25,7 @@ import type { InstanceWorkerConfig } from '../bench/workers/instance.js';
 import { AUDIT_SQL, checkInvariants } from './audit.js';
 
 const LR_KIND = 'chaos-lr';
+let releaseResources: () => Promise<void> = async () => {};
 
 function parseArgs(argv: string[]) {
   const a = { duration: 60, rate: 8, instances: 3, longRunning: 12 };
@@ -55,10 +56,14 @@ async function main(): Promise<number> {
   log('starting an embedded PostgreSQL (owned by this run: it will be restarted)');
   const server: BenchServer = await startOwnServer();
   let db: BenchDatabase | null = null;
-  onShutdown(async () => {
+  // Also run when the suite itself fails (see the end of this file): no server or data left behind.
+  releaseResources = async () => {
+    killAllChildren();
     await db?.drop().catch(() => {});
+    db = null;
     await server.close();
-  });
+  };
+  onShutdown(releaseResources);
   db = await createBenchDatabase(server.url, 'agentpg_chaos');
   await db.query(AUDIT_SQL);
   const bundled = await bundleWorkers(WORKER_SOURCES);
@@ -79,10 +84,33 @@ async function main(): Promise<number> {
   const cluster = new InstanceCluster('chaos', () => ({ ...common(db!.url), longRunning: { kind: LR_KIND, report: 'events', fencedEveryMs: 250 } }), {
     proxied: true,
   });
-  const loadgen = new Child(workerScript('instance'), {
-    label: 'chaos-load',
-    env: { BENCH_WORKER: JSON.stringify({ ...common(db.url), instanceId: 'chaos-load' }) },
-  });
+  const runIdSet = new Set<string>();
+  let loadgen: Child | null = null;
+  let loadgenSeq = 0;
+  const loadCrashes: Array<{ instanceId: string; exit: string; lastOutput: string }> = [];
+  let loadRunning = false;
+  const startLoadgen = async () => {
+    const instanceId = `chaos-load-${++loadgenSeq}`;
+    const child = new Child(workerScript('instance'), { label: instanceId, env: { BENCH_WORKER: JSON.stringify({ ...common(db!.url), instanceId }) } });
+    loadgen = child;
+    child.on((m) => {
+      if (m.type === 'enq') runIdSet.add(String(m.runId));
+    });
+    void child.wait().then(() => {
+      if (!loadRunning || child !== loadgen) return;
+      const lines = child.stderr.trim().split('\n').filter((l) => !l.startsWith('{') && !/^\s+at /.test(l) && l.trim() !== '');
+      loadCrashes.push({ instanceId, exit: String(child.exitCode ?? child.signal), lastOutput: lines.slice(-12).join('\n') });
+      note(`load generator ${instanceId} CRASHED (${child.exitCode ?? child.signal}); starting another`);
+      void startLoadgen()
+        .then(() => loadgen!.request({ type: 'loadStart', rate: args.rate, sessions: 40, agent: 'chaos' }))
+        .catch((err) => note(`load generator restart failed: ${(err as Error).message.split('\n')[0]}`));
+    });
+    await child.waitFor((m) => m.type === 'ready', 90_000, 'load generator');
+  };
+  cluster.onCrash = (id) => {
+    note(`instance ${id} CRASHED; starting a replacement`);
+    void cluster.spawn(1).catch((err) => note(`respawn failed: ${(err as Error).message.split('\n')[0]}`));
+  };
   const scenarioLog: string[] = [];
   const note = (m: string) => {
     scenarioLog.push(m);
@@ -92,12 +120,14 @@ async function main(): Promise<number> {
   let enqueueErrors = 0;
   let lastEnqueueError = '';
   const lrIds = Array.from({ length: args.longRunning }, (_, i) => `chaos-agent-${i + 1}`);
+  let unownedAtEnd: string[] = [...lrIds];
 
   try {
     const [first] = await cluster.spawn(args.instances);
-    await loadgen.waitFor((m) => m.type === 'ready', 90_000, 'load generator');
+    await startLoadgen();
     await first.request({ type: 'lrStart', ids: lrIds, kind: LR_KIND });
-    await loadgen.request({ type: 'loadStart', rate: args.rate, sessions: 40, agent: 'chaos' });
+    loadRunning = true;
+    await loadgen!.request({ type: 'loadStart', rate: args.rate, sessions: 40, agent: 'chaos' });
     note(`${args.instances} instances + load generator up; ${args.rate} runs/s, ${lrIds.length} long-running agents`);
     await sleep(3000);
 
@@ -153,9 +183,13 @@ async function main(): Promise<number> {
     note('restart: PostgreSQL is back');
     await sleep(5000);
 
-    const load = await loadgen.request({ type: 'loadStop' }, 60_000);
-    runIds = load.runIds as string[];
-    enqueueErrors = Number(load.errors);
+    loadRunning = false;
+    const load = await loadgen!.request({ type: 'loadStop' }, 60_000).catch((err) => {
+      note(`load generator did not answer: ${(err as Error).message.split('\n')[0]}`);
+      return { errors: 0, lastError: '' } as Record<string, unknown>;
+    });
+    runIds = [...runIdSet];
+    enqueueErrors = Number(load.errors ?? 0);
     lastEnqueueError = String(load.lastError ?? '');
     note(`load stopped: ${runIds.length} runs enqueued, ${enqueueErrors} enqueue calls failed${enqueueErrors ? ` (last: ${lastEnqueueError})` : ''}`);
 
@@ -170,8 +204,17 @@ async function main(): Promise<number> {
       }
       await sleep(1000);
     }
+    // Owned in the table AND running a handler (reported by the process), before anyone stops.
+    const owned = await db.query<{ id: string }>(
+      `select id from agentpg_long_running_agents where id = any($1::text[]) and owner_instance_id is not null`,
+      [lrIds],
+    );
+    const ownedIds = new Set(owned.map((r) => r.id));
+    unownedAtEnd = lrIds.filter((id) => !ownedIds.has(id) || !cluster.runningOwner(id));
   } finally {
-    await loadgen.request({ type: 'stop' }, 30_000).catch(() => loadgen.kill());
+    loadRunning = false;
+    const lg = loadgen as Child | null;
+    await lg?.request({ type: 'stop' }, 30_000).catch(() => lg.kill());
     await cluster.stopAll();
     await model.stop().catch(() => {});
   }
@@ -180,10 +223,16 @@ async function main(): Promise<number> {
     cluster.events.map((e) => ({ type: e.type, agentId: e.agentId, owner: e.owner, epoch: e.epoch, t: e.t })),
     cluster.killedAt,
   );
-  const { checks, info } = await checkInvariants(db.pool, { enqueuedRunIds: runIds, handlerIntervals: intervals, longRunningIds: lrIds });
-  await db.drop();
-  db = null;
-  await server.close();
+  const { checks, info } = await checkInvariants(db.pool, { enqueuedRunIds: runIds, handlerIntervals: intervals, longRunningIds: lrIds, unownedAtEnd });
+  // An agentpg process that dies on its own (an unhandled error) is a reliability defect too.
+  const crashes = [...cluster.crashes, ...loadCrashes];
+  checks.push({
+    name: 'no instance process crashed',
+    violations: crashes.length,
+    detail: `${crashes.length} instance processes exited on their own`,
+    examples: crashes.slice(0, 3).map((c) => ({ instance: c.instanceId, exit: c.exit, output: c.lastOutput.split('\n').filter((l) => /error/i.test(l)).slice(0, 3).join(' | ') })),
+  });
+  await releaseResources();
 
   console.log('');
   for (const [k, v] of Object.entries(info)) console.log(`${k}: ${Array.isArray(v) ? v.join(', ') : v}`);
@@ -200,8 +249,9 @@ async function main(): Promise<number> {
 
 main().then(
   (violations) => process.exit(violations > 0 ? 1 : 0),
-  (err) => {
+  async (err) => {
     console.error(`chaos: ${(err as Error).stack ?? err}`);
+    await releaseResources().catch(() => {});
     console.log('violations: unknown (the suite itself failed)');
     process.exit(2);
   },

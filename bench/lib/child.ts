@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
 
 /** Wall-clock milliseconds with sub-ms precision, comparable across processes on one machine. */
 export function wallClock(): number {
@@ -36,7 +38,13 @@ export class Child {
     const argv = plain ? [file] : ['--import', 'tsx', file];
     this.proc = spawn(process.execPath, [...argv, ...(options.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { LOG_LEVEL: process.env.BENCH_DEBUG ? 'info' : 'error', ...process.env, ...options.env },
+      env: {
+        LOG_LEVEL: process.env.BENCH_DEBUG ? 'info' : 'error',
+        // V8 code cache on disk: module loading is most of a worker's start-up time.
+        NODE_COMPILE_CACHE: path.join(os.tmpdir(), 'agentpg-bench-compile-cache'),
+        ...process.env,
+        ...options.env,
+      },
     });
     liveChildren.add(this);
     // Output is kept (the tail goes into error messages) and shown live only with BENCH_DEBUG=1.

@@ -24,6 +24,11 @@ export class InstanceCluster {
   readonly killedAt = new Map<string, number>();
   /** With `proxied`, each instance's own TCP proxy to Postgres (freeze it to partition the instance). */
   readonly proxies = new Map<string, TcpProxy>();
+  /** Processes that exited although the harness neither killed nor stopped them. */
+  readonly crashes: Array<{ instanceId: string; t: number; exit: string; lastOutput: string }> = [];
+  /** Called when a process crashes (e.g. to replace it). */
+  onCrash: ((instanceId: string) => void) | null = null;
+  private stopping = false;
   private seq = 0;
   private listeners = new Set<(e: HandlerEvent) => void>();
 
@@ -33,7 +38,8 @@ export class InstanceCluster {
     private readonly options: { proxied?: boolean } = {},
   ) {}
 
-  async spawn(count = 1): Promise<Child[]> {
+  /** Starts `count` instance processes; by default resolves once each reported `ready` (start() resolved). */
+  async spawn(count = 1, options: { waitReady?: boolean } = {}): Promise<Child[]> {
     const spawned: Child[] = [];
     for (let i = 0; i < count; i++) {
       const instanceId = `${this.prefix}-${++this.seq}`;
@@ -52,7 +58,13 @@ export class InstanceCluster {
         keepMessages: true,
       });
       void child.wait().then(() => {
-        if (!this.killedAt.has(instanceId)) this.killedAt.set(instanceId, wallClock());
+        if (this.killedAt.has(instanceId)) return;
+        const t = wallClock();
+        this.killedAt.set(instanceId, t);
+        if (this.stopping) return;
+        const lines = child.stderr.trim().split('\n').filter((l) => !l.startsWith('{') && !/^\s+at /.test(l) && l.trim() !== '');
+        this.crashes.push({ instanceId, t, exit: String(child.exitCode ?? child.signal), lastOutput: lines.slice(-12).join('\n') });
+        this.onCrash?.(instanceId);
       });
       child.on((m: WorkerMessage) => {
         if (m.type !== 'lr_start' && m.type !== 'lr_stop') return;
@@ -70,7 +82,11 @@ export class InstanceCluster {
       this.children.set(instanceId, child);
       spawned.push(child);
     }
-    await Promise.all(spawned.map((c) => c.waitFor((m) => m.type === 'ready', 90_000, `${c.label} ready`)));
+    if (options.waitReady === false) {
+      await Promise.all(spawned.map((c) => c.waitFor((m) => m.type === 'starting', 90_000, `${c.label} starting`)));
+    } else {
+      await Promise.all(spawned.map((c) => c.waitFor((m) => m.type === 'ready', 90_000, `${c.label} ready`)));
+    }
     return spawned;
   }
 
@@ -132,6 +148,7 @@ export class InstanceCluster {
   }
 
   async stopAll(): Promise<void> {
+    this.stopping = true;
     await Promise.all(this.alive().map((c) => c.request({ type: 'stop' }, 30_000).catch(() => c.kill('SIGKILL'))));
     for (const c of this.children.values()) c.kill('SIGKILL');
     await Promise.all([...this.children.values()].map((c) => c.wait()));

@@ -1,6 +1,7 @@
 /**
  * concurrency: one instance, the fake model answering after 5 s. The runs are enqueued first (by
- * a separate instance with runConcurrency 1, stopped before the measured instance starts), so
+ * a separate instance with runConcurrency 1 — the latency metrics' helper when it ran — which is
+ * stopped before the measured instance starts), so
  * the measured instance starts with a full backlog of 2 × runConcurrency runs and the enqueue
  * rate does not limit it.
  *
@@ -27,26 +28,28 @@ export interface ConcurrencyValue {
 
 const LATENCY_MS = 5000;
 
-export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase): Promise<MetricResult<ConcurrencyValue>> {
-  const target = ctx.quick ? 500 : 2000;
+export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase, helper: Child | null): Promise<MetricResult<ConcurrencyValue>> {
+  const target = ctx.quick ? 300 : 2000;
   const n = target * 2;
   await ctx.model.request({ type: 'configure', latencyMs: LATENCY_MS });
   try {
     ctx.log(`concurrency: enqueueing ${n} runs (model latency ${LATENCY_MS} ms)`);
-    const enqueuer = new Child(workerScript('instance'), {
-      label: 'enqueuer',
-      env: {
-        BENCH_WORKER: JSON.stringify({
-          databaseUrl: db.url,
-          instanceId: 'bench-enqueuer',
-          modelUrl: ctx.modelUrl,
-          agents: true,
-          runConcurrency: 1,
-          cluster: { shutdownTimeoutMs: 1000 },
-        }),
-      },
-    });
-    await enqueuer.waitFor((m) => m.type === 'ready', 60_000, 'enqueuer ready');
+    const enqueuer =
+      helper ??
+      new Child(workerScript('instance'), {
+        label: 'enqueuer',
+        env: {
+          BENCH_WORKER: JSON.stringify({
+            databaseUrl: db.url,
+            instanceId: 'bench-enqueuer',
+            modelUrl: ctx.modelUrl,
+            agents: true,
+            runConcurrency: 1,
+            cluster: { shutdownTimeoutMs: 1000 },
+          }),
+        },
+      });
+    if (!helper) await enqueuer.waitFor((m) => m.type === 'ready', 60_000, 'enqueuer ready');
     await enqueuer.request({ type: 'enqueueMany', agent: 'bench', count: n, sessions: n, concurrency: 32, prompt: 'Say ok.' }, 600_000);
     await enqueuer.request({ type: 'stop' }, 60_000).catch(() => enqueuer.kill());
     await enqueuer.wait();
@@ -76,7 +79,7 @@ export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase): 
     })();
     try {
       await worker.waitFor((m) => m.type === 'ready', 60_000, 'instance ready');
-      const mine = await poll.query<{ n: string }>(`select count(*) as n from agentpg_runs where state = 'queued'`);
+      const mine = await poll.query<{ n: string }>(`select count(*) as n from agentpg_runs where agent_name = 'bench' and state = 'queued'`);
       const backlog = Number(mine[0].n);
       await poll.waitForCount(
         `select count(*) as n from agentpg_runs where instance_id = $1 and state in ('completed', 'failed', 'cancelled')`,

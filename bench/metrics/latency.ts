@@ -2,16 +2,18 @@
  * enqueue_to_start_ms and event_latency_ms. Wall clocks are performance.timeOrigin +
  * performance.now() in every process (one machine, one system clock).
  *
- * enqueue_to_start: an instance (child process) enqueues one run at a time on an idle system (the
- * next only after the previous one completed) and reports when enqueue() returned; the harness
- * LISTENs on agentpg_run_state_changed and stamps the `running` notification of that run when it
- * arrives. The difference is enqueue-returned →
- * running-committed plus one NOTIFY delivery (~0.1 ms). A pick-up that commits before enqueue()
- * has even returned to its caller counts as 0.
+ * enqueue_to_start: an instance (child process, runConcurrency 1) enqueues one run at a time on an
+ * idle system (the next only after the previous one completed). In that process, enqueue()
+ * returning is stamped, and so is the `running` state change arriving at its
+ * `client.events.subscribe('run_state_changed')` callback (LISTEN/NOTIFY, in-process, one
+ * clock). The difference is enqueue-returned → running-committed plus one NOTIFY delivery. A
+ * pick-up that commits before enqueue() has returned to its caller counts as 0.
  *
  * event_latency: the harness commits state changes of a run (plain UPDATEs that fire the same
- * trigger the runtime's do) and stamps the moment COMMIT returned; a subscriber instance in
- * another process stamps its `client.events.subscribe('run_state_changed')` callback.
+ * trigger the runtime's do; the run has no job, so no worker touches it) and stamps the moment it
+ * sends COMMIT (an upper bound: the commit itself, WAL flush included, counts as latency); an
+ * instance in another process stamps its
+ * `client.events.subscribe('run_state_changed')` callback.
  */
 import pg from 'pg';
 import { Child, wallClock } from '../lib/child.js';
@@ -24,31 +26,45 @@ export interface LatencyValue {
   p99: number | null;
 }
 
-export async function measureEnqueueToStart(ctx: BenchContext, db: BenchDatabase): Promise<MetricResult<LatencyValue>> {
-  const samples = 220;
-  const warmup = 20;
-  const listener = new pg.Client({ connectionString: db.url, application_name: HARNESS_APP });
-  await listener.connect();
+/**
+ * The helper instance of the latency metrics: the run-executing instance of enqueue_to_start (one
+ * run at a time, runConcurrency 1), the subscriber of event_latency, and afterwards the enqueuer
+ * of the concurrency metric's backlog (with 5 s model latency it executes at most one of them).
+ */
+export async function startLatencyHelper(ctx: BenchContext, db: BenchDatabase): Promise<Child> {
+  const helper = new Child(workerScript('instance'), {
+    label: 'latency-helper',
+    env: {
+      BENCH_WORKER: JSON.stringify({
+        databaseUrl: db.url,
+        instanceId: 'bench-latency',
+        modelUrl: ctx.modelUrl,
+        agents: true,
+        subscribeEvents: true,
+        runConcurrency: 1,
+        cluster: { shutdownTimeoutMs: 1000 },
+      }),
+    },
+    keepMessages: false,
+  });
+  await helper.waitFor((m) => m.type === 'ready', 60_000, 'helper ready');
+  return helper;
+}
+
+export async function measureEnqueueToStart(ctx: BenchContext, db: BenchDatabase, worker: Child): Promise<MetricResult<LatencyValue>> {
+  const warmup = ctx.quick ? 10 : 20;
+  const samples = (ctx.quick ? 100 : 200) + warmup;
+  // Both stamps are taken in the instance process: when enqueue() returned, and when its
+  // client.events subscription delivered the run's `running` state change (LISTEN/NOTIFY).
   const runningAt = new Map<string, number>();
   const finished = new Set<string>();
-  listener.on('notification', (msg) => {
-    const t = wallClock();
-    try {
-      const p = JSON.parse(msg.payload ?? '{}') as { run_id?: string; state?: string };
-      if (!p.run_id) return;
-      if (p.state === 'running' && !runningAt.has(p.run_id)) runningAt.set(p.run_id, t);
-      if (p.state === 'completed' || p.state === 'failed' || p.state === 'cancelled') finished.add(p.run_id);
-    } catch {
-      // not ours
-    }
-  });
-  await listener.query('LISTEN agentpg_run_state_changed');
-  const worker = new Child(workerScript('instance'), {
-    label: 'agentpg-e2s',
-    env: { BENCH_WORKER: JSON.stringify({ databaseUrl: db.url, instanceId: 'bench-e2s', modelUrl: ctx.modelUrl, agents: true }) },
+  const off = worker.on((m) => {
+    if (m.type !== 'event') return;
+    const id = String(m.runId);
+    if (m.state === 'running' && !runningAt.has(id)) runningAt.set(id, Number(m.t));
+    if (m.state === 'completed' || m.state === 'failed' || m.state === 'cancelled') finished.add(id);
   });
   try {
-    await worker.waitFor((m) => m.type === 'ready', 60_000, 'instance ready');
     ctx.log(`enqueue_to_start: ${samples} runs, one at a time`);
     const enqueued: Array<{ runId: string; t: number }> = [];
     for (let i = 0; i < samples; i++) {
@@ -56,41 +72,45 @@ export async function measureEnqueueToStart(ctx: BenchContext, db: BenchDatabase
       enqueued.push(r);
       // Idle system: the next run is enqueued only once this one has finished, plus a pause.
       await waitUntil(async () => finished.has(r.runId), 30_000, `run ${r.runId} to finish`, 2);
-      await sleep(10);
+      await sleep(5);
     }
     const raw = enqueued.slice(warmup).map((e) => runningAt.get(e.runId)! - e.t);
     const lat = raw.map((x) => Math.max(0, x));
     const s = summarize(lat);
     return {
       value: { p50: round(s.p50, 2), p99: round(s.p99, 2) },
-      details: { samples: lat.length, warmup_discarded: warmup, p90: round(s.p90, 2), max: round(s.max, 2), mean: round(s.mean, 2), started_before_enqueue_returned: raw.filter((x) => x < 0).length },
+      details: {
+        samples: lat.length,
+        warmup_discarded: warmup,
+        p90: round(s.p90, 2),
+        max: round(s.max, 2),
+        mean: round(s.mean, 2),
+        // The run was running before enqueue() had returned to its caller (counted as 0).
+        started_before_enqueue_returned: raw.filter((x) => x < 0).length,
+      },
     };
   } finally {
-    await worker.request({ type: 'stop' }, 30_000).catch(() => worker.kill());
-    await listener.end().catch(() => {});
+    off();
   }
 }
 
-export async function measureEventLatency(ctx: BenchContext, db: BenchDatabase): Promise<MetricResult<LatencyValue>> {
-  const runs = 110; // two timed transitions each (queued → running → completed)
-  const warmupRuns = 10;
-  const subscriber = new Child(workerScript('instance'), {
-    label: 'subscriber',
-    env: { BENCH_WORKER: JSON.stringify({ databaseUrl: db.url, instanceId: 'bench-subscriber', subscribeEvents: true }) },
-  });
+export async function measureEventLatency(ctx: BenchContext, db: BenchDatabase, subscriber: Child): Promise<MetricResult<LatencyValue>> {
+  const warmupRuns = 5;
+  const runs = (ctx.quick ? 50 : 100) + warmupRuns; // two timed transitions each (queued → running → completed)
   const c = new pg.Client({ connectionString: db.url, application_name: HARNESS_APP });
   await c.connect();
+  let cleanup: (() => void) | null = null;
   try {
-    await subscriber.waitFor((m) => m.type === 'ready', 60_000, 'subscriber ready');
     ctx.log(`event_latency: ${runs * 2} state changes, subscriber in another process`);
     const callbacks = new Map<string, number>();
-    subscriber.on((m) => {
+    const off = subscriber.on((m) => {
       if (m.type === 'event') callbacks.set(`${m.runId}:${m.state}`, m.t as number);
     });
+    cleanup = off;
     const [{ id: sessionId }] = (
       await c.query<{ id: string }>(`insert into agentpg_sessions (tenant_id, identifier) values ('bench-tenant', 'events') returning id`)
     ).rows;
-    const commits: Array<{ key: string; t: number; warm: boolean }> = [];
+    const commits: Array<{ key: string; t: number; roundTripMs: number; warm: boolean }> = [];
     for (let i = 0; i < runs; i++) {
       const [{ id }] = (
         await c.query<{ id: string }>(
@@ -98,23 +118,36 @@ export async function measureEventLatency(ctx: BenchContext, db: BenchDatabase):
           [sessionId],
         )
       ).rows;
-      await sleep(5);
-      await c.query(`update agentpg_runs set state = 'running', started_at = now() where id = $1`, [id]);
-      commits.push({ key: `${id}:running`, t: wallClock(), warm: i < warmupRuns });
-      await sleep(5);
-      await c.query(`update agentpg_runs set state = 'completed', finalized_at = now() where id = $1`, [id]);
-      commits.push({ key: `${id}:completed`, t: wallClock(), warm: i < warmupRuns });
-      await sleep(5);
+      for (const [state, set] of [
+        ['running', 'started_at = now()'],
+        ['completed', 'finalized_at = now()'],
+      ] as const) {
+        await sleep(5);
+        await c.query('begin');
+        await c.query(`update agentpg_runs set state = '${state}', ${set} where id = $1`, [id]);
+        // The commit happens between these two stamps; latency is counted from the first (an
+        // upper bound that includes the commit's own WAL flush).
+        const before = wallClock();
+        await c.query('commit');
+        commits.push({ key: `${id}:${state}`, t: before, roundTripMs: wallClock() - before, warm: i < warmupRuns });
+      }
     }
     await waitUntil(async () => commits.every((x) => callbacks.has(x.key)), 30_000, 'every event callback');
-    const lat = commits.filter((x) => !x.warm).map((x) => Math.max(0, callbacks.get(x.key)! - x.t));
+    const measured = commits.filter((x) => !x.warm);
+    const lat = measured.map((x) => Math.max(0, callbacks.get(x.key)! - x.t));
     const s = summarize(lat);
     return {
       value: { p50: round(s.p50, 2), p99: round(s.p99, 2) },
-      details: { samples: lat.length, p90: round(s.p90, 2), max: round(s.max, 2), mean: round(s.mean, 2) },
+      details: {
+        samples: lat.length,
+        p90: round(s.p90, 2),
+        max: round(s.max, 2),
+        mean: round(s.mean, 2),
+        commit_round_trip_p50_ms: round(summarize(measured.map((x) => x.roundTripMs)).p50, 2),
+      },
     };
   } finally {
-    await subscriber.request({ type: 'stop' }, 30_000).catch(() => subscriber.kill());
+    cleanup?.();
     await c.end().catch(() => {});
   }
 }

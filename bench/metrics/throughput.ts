@@ -29,7 +29,7 @@ const ENQUEUE_CONCURRENCY = 32;
 const RUN_CONCURRENCY = 100; // agentpg's default runConcurrency
 
 export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): Promise<MetricResult<ThroughputValue>> {
-  const n = ctx.quick ? 600 : 2500;
+  const n = ctx.quick ? 300 : 2500;
   const sessions = Math.max(1, Math.floor(n / 5));
   const prompt = 'Say ok.';
   const notes: string[] = [];

@@ -29,7 +29,7 @@ export interface InstanceWorkerConfig {
     /** Fenced write (insert into bench_fenced_writes through ctx.fenced) this often; 0 = none. */
     fencedEveryMs?: number;
   };
-  ownership?: Record<string, number>;
+  ownership?: AgentPGConfig['ownership'];
   cluster?: Partial<Pick<AgentPGConfig, 'heartbeatIntervalMs' | 'instanceTtlMs' | 'cleanupIntervalMs' | 'shutdownTimeoutMs'>>;
   /** Subscribe to run_state_changed and report each callback (`event`, wall clock). */
   subscribeEvents?: boolean;
@@ -142,19 +142,18 @@ if (cfg.longRunning) {
     },
   ];
 }
-if (cfg.ownership) (config as unknown as Record<string, unknown>).ownership = cfg.ownership;
+if (cfg.ownership) config.ownership = cfg.ownership;
 
 const client = new AgentPG(config);
-const startedAt = now();
-send({ type: 'starting', t: startedAt });
-await client.start();
-if (cfg.subscribeEvents) {
-  await client.events.subscribe('run_state_changed', (ev) => {
-    send({ type: 'event', runId: ev.runId, state: ev.state, t: now() });
-  });
-}
-send({ type: 'ready', instanceId: cfg.instanceId, pid: process.pid, t: now(), startMs: now() - startedAt });
-
+let resolveStarted: (p: Promise<void>) => void = () => {};
+const started = new Promise<void>((resolve, reject) => {
+  resolveStarted = (p) => p.then(resolve, reject);
+});
+// A failed start() ends the process (the harness sees the exit and the error on stderr).
+started.catch((err) => {
+  process.stderr.write(`instance start failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
 function rssKb(): number {
   try {
     const status = fs.readFileSync(`/proc/${process.pid}/status`, 'utf8');
@@ -200,7 +199,11 @@ async function startLoad(m: { rate: number; sessions: number; agent: string }) {
     const i = n++;
     const prompt = i % 2 === 0 ? `[tool] record call ${i}` : `plain question ${i}`;
     enqueue(client, m.agent, sessions[i % sessions.length], prompt).then(
-      (id) => void load.enqueued.push(id),
+      (id) => {
+        load.enqueued.push(id);
+        // Reported at once: the harness keeps the list even if this process dies.
+        send({ type: 'enq', runId: id });
+      },
       (err) => {
         // Enqueue failed (e.g. the server is restarting): the caller knows, nothing was promised.
         load.errors++;
@@ -213,6 +216,7 @@ async function startLoad(m: { rate: number; sessions: number; agent: string }) {
 process.on('message', async (m: { type: string; reqId?: string; [k: string]: unknown }) => {
   const reply = (body: Record<string, unknown>) => send({ ...body, reqId: m.reqId });
   try {
+    if (!['lrCount', 'rss', 'stats'].includes(m.type)) await started;
     switch (m.type) {
       case 'enqueueMany':
         reply({ type: 'enqueued_many', ...(await enqueueMany(m as never)) });
@@ -273,3 +277,19 @@ process.on('message', async (m: { type: string; reqId?: string; [k: string]: unk
 // The harness is gone: do not linger.
 process.on('disconnect', () => process.exit(0));
 process.on('SIGTERM', () => void client.stop().finally(() => process.exit(0)));
+
+// Commands are accepted from the start (counters can be polled while start() still restores
+// agents); the others wait until start() resolved.
+const startedAt = now();
+send({ type: 'starting', t: startedAt });
+resolveStarted(
+  (async () => {
+    await client.start();
+    if (cfg.subscribeEvents) {
+      await client.events.subscribe('run_state_changed', (ev) => {
+        send({ type: 'event', runId: ev.runId, state: ev.state, t: now() });
+      });
+    }
+    send({ type: 'ready', instanceId: cfg.instanceId, pid: process.pid, t: now(), startMs: now() - startedAt });
+  })(),
+);
