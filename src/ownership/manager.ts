@@ -8,10 +8,14 @@ import { PRUNE_LOG_SQL } from './sql/agentWrites.js';
 import { COUNT_ACTIVE_SQL, UNRUNNABLE_AGENTS_SQL } from './sql/claimAgents.js';
 import { ENSURE_SHARDS_SQL } from './sql/ensureShards.js';
 import { RELEASE_SHARDS_SQL } from './sql/releaseShards.js';
+import { slices } from './slices.js';
 import { LEAVING_PREFIX, MEMBER_PREFIX, memberTag, readSnapshot } from './snapshot.js';
 import { TRY_LOCK_SHARDS_SQL, UNLOCK_SHARDS_SQL } from './sql/tryLockShards.js';
 import { AgentSupervisor } from './supervisor.js';
 import type { AbortReason, ResolvedOwnershipOptions } from './types.js';
+
+/** Shards per RELEASE_SHARDS_SQL statement (~100 agents each at 100,000 agents). */
+const RELEASE_SLICE = 32;
 
 /** NOTIFY channel: {"e":"start"|"stop","id","shard"} from the API, {"e":"released"} on hand-over. */
 export const OWNERSHIP_CHANNEL = 'agentpg_long_running';
@@ -319,14 +323,22 @@ export class OwnershipManager {
       const runners = this.agents.abortShards(set, reason, false);
       const done = await Promise.all(runners.map((r) => r.waitDone(this.options.handoffTimeoutMs)));
       if (done.includes(false)) this.rt.logger.warn({ shards }, 'long-running handlers did not return within handoffTimeoutMs, handing over anyway');
-      if (session.lost) return;
-      try {
-        await session.query(RELEASE_SHARDS_SQL, [this.rt.instanceId, shards, reason]);
-      } catch (err) {
-        session.markLost('statement_failed', err);
-        return;
+      // In slices: one statement over 256 shards (~25,000 agents at 100,000) could outlast the
+      // lock session's statement_timeout, and a failed statement gives up the whole session.
+      // Each slice's rows are released (durable at that statement's commit) before its unlock.
+      for (const slice of slices(shards, RELEASE_SLICE)) {
+        if (session.lost) return;
+        try {
+          await session.query(RELEASE_SHARDS_SQL, [this.rt.instanceId, slice, reason]);
+        } catch (err) {
+          session.markLost('statement_failed', err);
+          return;
+        }
+        await this.unlock(session, slice);
+        // Unlocked shards leave `releasing` at once: activeCount = held - releasing needs
+        // releasing ⊆ held, or this instance would think itself below its share meanwhile.
+        for (const x of slice) if (!session.held.has(x)) session.releasing.delete(x);
       }
-      await this.unlock(session, shards);
       await this.notifyReleased();
     })()
       .catch((err) => this.rt.reportError(err, 'long-running shard hand-over'))
@@ -399,7 +411,7 @@ export class OwnershipManager {
     for (const s of this.sessions) {
       if (s.lost) continue;
       try {
-        if (s.held.size > 0) await s.query(RELEASE_SHARDS_SQL, [this.rt.instanceId, [...s.held], 'shutdown']);
+        for (const slice of slices([...s.held], RELEASE_SLICE)) await s.query(RELEASE_SHARDS_SQL, [this.rt.instanceId, slice, 'shutdown']);
         await s.query('select pg_advisory_unlock_all()');
       } catch (err) {
         this.rt.reportError(err, 'long-running shutdown release');

@@ -154,7 +154,12 @@ export class AgentRunner {
         return runner.abortReason;
       },
       restartCount: this.restartCount,
-      logger: logger.child({ agentId: id, epoch }),
+      // Lazy: a pino child per agent cost measurable time when 25,000 handlers start at once.
+      get logger() {
+        const child = logger.child({ agentId: id, epoch });
+        Object.defineProperty(this, 'logger', { value: child, enumerable: true });
+        return child;
+      },
       saveCheckpoint: async (checkpoint: unknown) => {
         await writeCheckpoint(pool, id, epoch, checkpoint).catch(onStale);
         this.checkpoint = checkpoint;

@@ -4,7 +4,15 @@ import type { OwnershipMetricsState } from './metrics.js';
 import { AgentRunner, type ClaimedAgent, type RunnerOutcome } from './runner.js';
 import { DESIRED_AGENTS_SQL, RELEASE_AGENT_SQL, RESTORE_OWNER_SQL } from './sql/agentWrites.js';
 import { CLAIM_AGENTS_SQL } from './sql/claimAgents.js';
+import { yieldToEventLoop } from './slices.js';
 import type { AbortReason, ResolvedOwnershipOptions } from './types.js';
+
+/** Shards per CLAIM_AGENTS_SQL statement (~100 agents per shard at 100,000 agents, 1024 shards). */
+const CLAIM_SHARDS_PER_STATEMENT = 16;
+/** Agent ids per CLAIM_AGENTS_SQL statement when claiming by id (reconcile, NOTIFY). */
+const CLAIM_IDS_PER_STATEMENT = 2000;
+/** Handlers started between two yields to the event loop. */
+const START_CHUNK = 250;
 
 /**
  * The handlers running on this instance: at most one runner per agent, started when this instance
@@ -28,26 +36,49 @@ export class AgentSupervisor {
   /**
    * Takes the active agents of `shards` (or only `ids` of them) over: epoch + 1 on the LOCK
    * SESSION, which holds those shards (CLAIM_AGENTS_SQL says why), then starts their handlers.
+   *
+   * At 100,000 agents one statement per session would bump ~25,000 rows (and fire as many
+   * ownership triggers) while the session's heartbeat waits behind it and its statement_timeout
+   * runs: the work goes in slices of CLAIM_SHARDS_PER_STATEMENT shards / CLAIM_IDS_PER_STATEMENT
+   * ids, each its own statement (each durable at its own commit), so heartbeats run between them.
+   * Handlers start in chunks with a yield to the event loop between, so lease timers, heartbeats
+   * and the LISTEN connection stay on time.
    */
   async claim(session: LockSession, shards: number[], ids: string[] | null): Promise<boolean> {
-    let rows: any[];
-    try {
-      rows = await session.query(CLAIM_AGENTS_SQL, [this.rt.instanceId, shards, this.kinds, ids]);
-    } catch (err) {
-      this.metrics.agents_restore_failed_total += ids?.length ?? 0;
-      this.rt.reportError(err, 'long-running agent claim');
-      return false;
+    const slices: Array<{ shards: number[]; ids: string[] | null }> = [];
+    if (ids === null) {
+      for (let i = 0; i < shards.length; i += CLAIM_SHARDS_PER_STATEMENT) slices.push({ shards: shards.slice(i, i + CLAIM_SHARDS_PER_STATEMENT), ids: null });
+    } else {
+      for (let i = 0; i < ids.length; i += CLAIM_IDS_PER_STATEMENT) slices.push({ shards, ids: ids.slice(i, i + CLAIM_IDS_PER_STATEMENT) });
     }
-    for (const r of rows) {
-      this.start({
-        id: r.id,
-        kind: r.kind,
-        shard: r.shard,
-        epoch: Number(r.epoch),
-        config: r.config ?? {},
-        checkpoint: r.checkpoint,
-        restartCount: r.restart_count,
-      });
+    for (let n = 0; n < slices.length; n++) {
+      const slice = slices[n];
+      if (session.lost || !this.accepting()) return true;
+      let rows: any[];
+      try {
+        rows = await session.query(CLAIM_AGENTS_SQL, [this.rt.instanceId, slice.shards, this.kinds, slice.ids]);
+      } catch (err) {
+        this.metrics.agents_restore_failed_total += slices.slice(n).reduce((k, x) => k + (x.ids?.length ?? 0), 0);
+        this.rt.reportError(err, 'long-running agent claim');
+        return false;
+      }
+      for (let i = 0; i < rows.length; i++) {
+        if (i > 0 && i % START_CHUNK === 0) await yieldToEventLoop();
+        const r = rows[i];
+        // Re-checked per agent because of the yields: a session lost (its handlers were aborted
+        // by onSessionLost) or a shard being handed over meanwhile must not get a new handler.
+        // Its bumped epoch is harmless: the next owner bumps again.
+        if (session.lost || !session.held.has(r.shard) || session.releasing.has(r.shard)) continue;
+        this.start({
+          id: r.id,
+          kind: r.kind,
+          shard: r.shard,
+          epoch: Number(r.epoch),
+          config: r.config ?? {},
+          checkpoint: r.checkpoint,
+          restartCount: r.restart_count,
+        });
+      }
     }
     return true;
   }
@@ -128,21 +159,31 @@ export class AgentSupervisor {
     const rows = (await this.rt.pool.query(DESIRED_AGENTS_SQL, [mine, this.rt.instanceId, ids])).rows;
     const seen = new Set<string>();
     const toClaim = new Map<LockSession, string[]>();
+    const restore: Array<{ id: string; epoch: number }> = [];
     for (const row of rows) {
       seen.add(row.id);
       if (this.stopping.has(row.id)) continue;
       const runner = this.runners.get(row.id);
       if (row.active && !runner) {
         const session = held.get(row.shard);
-        if (session && this.kinds.includes(row.kind)) toClaim.set(session, [...(toClaim.get(session) ?? []), row.id]);
+        if (session && this.kinds.includes(row.kind)) {
+          // push, not spread: a spread per row made this quadratic (25,000 rows per session).
+          let list = toClaim.get(session);
+          if (!list) toClaim.set(session, (list = []));
+          list.push(row.id);
+        }
       } else if (row.active && runner && !row.mine && Number(row.epoch) === runner.epoch) {
         // The mirror was cleared (cleanup found no instance row for us): say who runs it again.
-        await this.rt.pool.query(RESTORE_OWNER_SQL, [row.id, runner.epoch, this.rt.instanceId]);
+        restore.push({ id: row.id, epoch: runner.epoch });
       } else if (!row.active && runner) {
         this.stop(runner, 'stopped');
       } else if (!row.active && row.mine) {
         await this.rt.pool.query(RELEASE_AGENT_SQL, [row.id, Number(row.epoch), false]);
       }
+    }
+    for (let i = 0; i < restore.length; i += CLAIM_IDS_PER_STATEMENT) {
+      const slice = restore.slice(i, i + CLAIM_IDS_PER_STATEMENT);
+      await this.rt.pool.query(RESTORE_OWNER_SQL, [slice.map((r) => r.id), slice.map((r) => r.epoch), this.rt.instanceId]);
     }
     if (ids === null) {
       for (const runner of this.runners.values()) {

@@ -50,9 +50,14 @@ delete from agentpg_long_running_ownership_log
 where released_at < clock_timestamp() - ($1::bigint * interval '1 millisecond')
 `;
 
-/** The owner mirror of an agent this instance runs was cleared by someone else: set it again. */
+/**
+ * The owner mirror of agents this instance runs was cleared by someone else (cleanup found no
+ * instance row for us): set it again, each row fenced by its own epoch. Batched ($1 ids, $2 their
+ * epochs): after such a cleanup it concerns every agent here, 25,000 round trips one by one.
+ */
 export const RESTORE_OWNER_SQL = `
-update agentpg_long_running_agents
-set owner_instance_id = $3, owned_since = coalesce(owned_since, clock_timestamp())
-where id = $1 and epoch = $2 and active
+update agentpg_long_running_agents a
+set owner_instance_id = $3, owned_since = coalesce(a.owned_since, clock_timestamp())
+from unnest($1::text[], $2::bigint[]) as u(id, epoch)
+where a.id = u.id and a.epoch = u.epoch and a.active
 `;
