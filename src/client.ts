@@ -76,7 +76,12 @@ export class AgentPG {
         connectionString: config.databaseUrl,
         schema: PGBOSS_SCHEMA,
         migrate: false,
-        useListenNotify: true,
+        // [runs] No LISTEN connection for pg-boss: every listening backend of the database runs a
+        // transaction of its own for each committed NOTIFY (Postgres signals all of a database's
+        // listeners, whatever the channel), so a second listener cost ~2 commits per run. The runs
+        // queue is woken by agentpg's own listener (notify: false, src/runs/queue.ts); the cleanup
+        // queue polls (src/cluster/cleanup.ts, at most half a cleanup slot).
+        useListenNotify: false,
         application_name: `agentpg-boss:${this.instanceId}`,
         // [runs] How soon a run whose worker died is retried: its job heartbeat (10 s, see
         // src/runs/queue.ts) is checked at every supervise/monitor pass (default 60 s each).

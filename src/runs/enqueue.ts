@@ -7,6 +7,7 @@ import { RUNS_QUEUE, type RunJobData } from './queue.js';
 import { isUuid } from './rows.js';
 import { findRunByIdempotencyKey, insertRun, lockSessionForEnqueue } from './sql/insertRun.js';
 import { emitRunStep } from './steps.js';
+import { wakeLocalWorker } from './worker.js';
 import type { EnqueueOptions } from './types.js';
 
 const MAX_PROMPT_BYTES = 1_000_000;
@@ -65,7 +66,10 @@ export async function enqueueRun(
         created = true;
         return run.id;
       });
-      if (created) await emitRunStep(rt, 'enqueued', { runId, attempt: 0, iteration: 0 });
+      if (created) {
+        wakeLocalWorker(rt, runId);
+        await emitRunStep(rt, 'enqueued', { runId, attempt: 0, iteration: 0 });
+      }
       return runId;
     } catch (err) {
       if (err instanceof RetryEnqueue) continue;

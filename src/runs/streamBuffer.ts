@@ -16,6 +16,7 @@ export class StreamBuffer {
   private text = '';
   private events: RunEvent[] = [];
   private timer: NodeJS.Timeout | null = null;
+  private active = false;
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -27,28 +28,41 @@ export class StreamBuffer {
 
   pushText(delta: string): void {
     this.text += delta;
+    this.schedule();
   }
 
   push(event: RunEvent): void {
     this.flushText();
     this.events.push(event);
+    this.schedule();
   }
 
-  /** Periodic flushing while a model call streams. */
+  /**
+   * Periodic flushing while a model call streams. The timer is armed only when something is
+   * buffered (one timeout per flush, not an interval per run): with thousands of runs waiting on
+   * the model, an idle run costs no timer callbacks and no statements.
+   */
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
+    this.active = true;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.active = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    if (!this.active || this.timer || (this.text === '' && this.events.length === 0)) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
       if (this.text === '' && this.events.length === 0) return;
       const payloads = this.take();
       // Flushes are chained so their commits (and so their deliveries) keep the events' order.
       this.flushing = this.flushing.then(() => notifyStream(this.db, payloads)).catch(this.onError);
     }, this.intervalMs);
     this.timer.unref();
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
   }
 
   /**

@@ -10,6 +10,17 @@ import { getRun } from './sql/getRun.js';
 import { listMessagesOfSessions } from './sql/sessions.js';
 import { listToolCallsOfRuns } from './sql/toolCalls.js';
 
+/**
+ * The started worker of each runtime, so an enqueue committed in this process wakes it at once
+ * instead of after its own NOTIFY has gone round through the server (enqueue_to_start).
+ */
+const localWorkers = new WeakMap<Runtime, RunWorker>();
+
+/** After an enqueue's COMMIT: wake this process's worker now (the NOTIFY is then not needed). */
+export function wakeLocalWorker(rt: Runtime, runId: string): void {
+  localWorkers.get(rt)?.wakeFor(runId);
+}
+
 /** Serializes fetches across instances when a tenant limit is set (see fetchAndStart). */
 const FETCH_LOCK_KEY = 0x6167_7275_6e73; // "agruns"
 const MAX_BATCH = 50;
@@ -36,6 +47,8 @@ export class RunWorker {
   private loopDone: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private offs: Array<() => void> = [];
+  /** Runs enqueued in this process whose wake came early: their `queued` NOTIFY needs no fetch. */
+  private wokenLocally = new Set<string>();
 
   constructor(
     private readonly rt: Runtime,
@@ -49,6 +62,7 @@ export class RunWorker {
   start(): void {
     this.offs.push(
       this.channels.onState('*', (c) => {
+        if (c.state === 'queued' && this.wokenLocally.delete(c.run_id)) return;
         if (c.state === 'queued' || isTerminal(c.state)) this.wake();
       }),
       this.channels.onCancel(({ run_id }) => this.inFlight.get(run_id)?.exec.abort('cancel')),
@@ -60,6 +74,7 @@ export class RunWorker {
     this.heartbeat = setInterval(() => void this.touchJobs(), (HEARTBEAT_SECONDS * 1000) / 2);
     this.heartbeat.unref();
     this.loopDone = this.loop();
+    localWorkers.set(this.rt, this);
   }
 
   /**
@@ -69,6 +84,7 @@ export class RunWorker {
    */
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
+    if (localWorkers.get(this.rt) === this) localWorkers.delete(this.rt);
     this.wake();
     await this.loopDone;
     const pending = () => [...this.inFlight.values()].map((f) => f.done);
@@ -82,6 +98,18 @@ export class RunWorker {
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const off of this.offs) off();
     this.offs = [];
+  }
+
+  /**
+   * wake() for a run this process just enqueued (its job is committed and fetchable). Its `queued`
+   * NOTIFY, arriving a moment later, is then skipped: it would only cause a second, empty fetch.
+   * Bounded: entries whose NOTIFY never comes (a LISTEN reconnect) must not pile up.
+   */
+  wakeFor(runId: string): void {
+    if (this.stopping) return;
+    if (this.wokenLocally.size >= 10_000) this.wokenLocally.clear();
+    this.wokenLocally.add(runId);
+    this.wake();
   }
 
   wake(): void {

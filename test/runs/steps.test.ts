@@ -4,7 +4,7 @@ import type { AgentPG, RunStepInfo, RunStepName } from '../../src/index.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { CHARGE_ID, EMAIL_ID, SIDE_EFFECTS_DDL, crashPointAgents, crashPointModel, crashPointTools } from '../fixtures/runs-crashpoints-defs.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { startClient } from './helpers.js';
+import { startClient, until } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -42,6 +42,9 @@ describe('config.onRunStep', () => {
     const sessionId = await agent.newSession({ tenantId: 't', identifier: 'steps' });
     const { run } = await agent.run(sessionId, 'charge and email');
     expect(run.state).toBe('completed');
+    // run() resolves on the `completed` NOTIFY, which may arrive before the executor's hook call
+    // that follows the same COMMIT: wait for the hook rather than race it.
+    await until(async () => steps.some((s) => s.step === 'finalized'), Boolean, 10_000, 10);
 
     const names = steps.map((s) => (s.toolUseId ? `${s.step}:${s.toolUseId}` : s.step));
     const results = names.filter((n) => n.startsWith('tool_result_stored')).sort();
