@@ -1,6 +1,6 @@
 import { Child, wallClock, type WorkerMessage } from './child.js';
 import { workerScript } from './context.js';
-import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
+import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
 import type { InstanceWorkerConfig } from '../workers/instance.js';
 
 export interface HandlerEvent {

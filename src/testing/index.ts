@@ -1,5 +1,6 @@
 /**
- * `agentpg/testing`: a fake Anthropic Messages API for offline tests and benchmarks.
+ * `agentpg/testing`: a fake Anthropic Messages API for offline tests and benchmarks, and a TCP
+ * proxy that cuts a process off from PostgreSQL (partitions, refused and stalled connections).
  */
 export {
   startFakeAnthropic,
@@ -20,3 +21,4 @@ export {
   type FakeToolUseReply,
   type FakeUsage,
 } from './script.js';
+export { startTcpProxy, type TcpProxy } from './tcpProxy.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentPG } from '../../src/client.js';
 import { createLogger } from '../../src/logger.js';
-import { startTcpProxy, type TcpProxy } from '../events/tcpProxy.js';
+import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { until as waitUntil } from '../helpers/until.js';
 
@@ -22,7 +22,7 @@ describe('connections lost while running', () => {
   it('reports through onError, reconnects (heartbeat, pool, listener) and keeps working', async () => {
     const errors: Error[] = [];
     const client = new AgentPG({
-      databaseUrl: proxy.url,
+      databaseUrl: proxy.urlFor(db.url),
       instanceId: 'fault-a',
       migrate: false,
       anthropic: { baseURL: 'http://127.0.0.1:9', apiKey: 'test' },

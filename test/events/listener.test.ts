@@ -4,7 +4,7 @@ import { EventListener } from '../../src/events/listener.js';
 import type { AgentPGEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
+import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
 import { until as waitUntil } from '../helpers/until.js';
 
 let db: TestDatabase;
@@ -32,7 +32,7 @@ async function newRun(): Promise<string> {
 describe('EventListener + ClientEvents', () => {
   it('while the database refuses connections: retries with backoff, then catches up on run changes made meanwhile', async () => {
     const errors: string[] = [];
-    const listener = new EventListener(proxy.url, createLogger({ level: 'silent' }), (e) => errors.push(String((e as Error).message)), {
+    const listener = new EventListener(proxy.urlFor(db.url), createLogger({ level: 'silent' }), (e) => errors.push(String((e as Error).message)), {
       reconnectInitialDelayMs: 50,
       reconnectMaxDelayMs: 200,
     });
@@ -76,7 +76,7 @@ describe('EventListener + ClientEvents', () => {
 
   it('notices a connection that silently stopped answering (probe timeout) and reconnects', async () => {
     const errors: string[] = [];
-    const listener = new EventListener(proxy.url, createLogger({ level: 'silent' }), (e) => errors.push(String((e as Error).message)), {
+    const listener = new EventListener(proxy.urlFor(db.url), createLogger({ level: 'silent' }), (e) => errors.push(String((e as Error).message)), {
       probeIntervalMs: 100,
       probeTimeoutMs: 300,
       reconnectInitialDelayMs: 50,
@@ -87,7 +87,7 @@ describe('EventListener + ClientEvents', () => {
     try {
       await events.subscribe('resync', (e) => resyncs.push(e));
       const pid = listener.backendPid;
-      proxy.freeze(); // the socket stays open, nothing gets through: no error, no 'end'
+      proxy.stall(); // the socket stays open, nothing gets through: no error, no 'end'
       await until(() => resyncs.length > 0);
       expect(errors.some((m) => /probe timed out/.test(m))).toBe(true);
       expect(listener.backendPid).not.toBe(pid);
@@ -99,7 +99,7 @@ describe('EventListener + ClientEvents', () => {
   });
 
   it('keeps a subscription made while the connection is down and LISTENs it on reconnect', async () => {
-    const listener = new EventListener(proxy.url, createLogger({ level: 'silent' }), () => {}, { reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 100 });
+    const listener = new EventListener(proxy.urlFor(db.url), createLogger({ level: 'silent' }), () => {}, { reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 100 });
     const events = new ClientEvents(listener, db.pool, () => {});
     await listener.start();
     const seen: AgentPGEvent[] = [];

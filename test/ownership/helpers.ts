@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -170,91 +169,6 @@ export class Instance {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-  }
-}
-
-/**
- * A userland TCP proxy to Postgres that can FREEZE: stop forwarding in both directions while
- * keeping both sockets open, as a NAT or proxy does in a partition (no FIN, no RST: keepalive never
- * fires). Bytes received meanwhile are held and delivered on heal, so requests a cut-off client
- * sent during the cut reach the server afterwards.
- */
-export class FreezableProxy {
-  frozen = false;
-  private server: net.Server;
-  private readonly pairs = new Set<{ a: net.Socket; b: net.Socket; flush: () => void }>();
-  port = 0;
-
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {
-    this.server = net.createServer((client) => this.onConnection(client));
-  }
-
-  static async start(databaseUrl: string): Promise<FreezableProxy> {
-    const u = new URL(databaseUrl);
-    const proxy = new FreezableProxy(u.hostname, Number(u.port || 5432));
-    await new Promise<void>((r) => proxy.server.listen(0, '127.0.0.1', () => r()));
-    proxy.port = (proxy.server.address() as net.AddressInfo).port;
-    return proxy;
-  }
-
-  /** The same URL through the proxy. */
-  url(databaseUrl: string): string {
-    const u = new URL(databaseUrl);
-    u.hostname = '127.0.0.1';
-    u.port = String(this.port);
-    return u.toString();
-  }
-
-  private onConnection(a: net.Socket): void {
-    const b = net.connect(this.targetPort, this.targetHost);
-    const held: Array<[net.Socket, Buffer]> = [];
-    const closes: Array<net.Socket> = [];
-    const pair = {
-      a,
-      b,
-      flush: () => {
-        for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
-        for (const s of closes.splice(0)) s.destroy();
-      },
-    };
-    this.pairs.add(pair);
-    const forward = (to: net.Socket) => (chunk: Buffer) => {
-      if (this.frozen) held.push([to, chunk]);
-      else if (!to.destroyed) to.write(chunk);
-    };
-    a.on('data', forward(b));
-    b.on('data', forward(a));
-    const closeOther = (other: net.Socket) => () => {
-      if (this.frozen) closes.push(other);
-      else other.destroy();
-    };
-    a.on('close', closeOther(b));
-    b.on('close', closeOther(a));
-    a.on('error', () => {});
-    b.on('error', () => {});
-    a.on('close', () => {
-      if (!this.frozen) this.pairs.delete(pair);
-    });
-  }
-
-  freeze(): void {
-    this.frozen = true;
-  }
-
-  heal(): void {
-    this.frozen = false;
-    for (const p of this.pairs) p.flush();
-  }
-
-  async close(): Promise<void> {
-    for (const p of this.pairs) {
-      p.a.destroy();
-      p.b.destroy();
-    }
-    await new Promise((r) => this.server.close(() => r(null)));
   }
 }
 

@@ -1,8 +1,9 @@
+import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockSession, type LossReason } from '../../src/ownership/lockSession.js';
 import { LOCK_NAMESPACE, resolveOwnershipOptions } from '../../src/ownership/options.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { connect, FreezableProxy, sleep, waitFor } from './helpers.js';
+import { connect, sleep, waitFor } from './helpers.js';
 
 /**
  * The lease inequality, measured on one lock session: heartbeat + client lease < server lease
@@ -11,12 +12,12 @@ import { connect, FreezableProxy, sleep, waitFor } from './helpers.js';
  */
 describe('lock session leases', () => {
   let db: TestDatabase;
-  let proxy: FreezableProxy;
+  let proxy: TcpProxy;
   const options = resolveOwnershipOptions({ heartbeatIntervalMs: 200, clientLeaseMs: 1200, serverLeaseMs: 3000 });
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    proxy = await FreezableProxy.start(db.url);
+    proxy = await startTcpProxy(db.url);
   });
 
   afterAll(async () => {
@@ -28,7 +29,7 @@ describe('lock session leases', () => {
     let lostAt = 0;
     let lostReason: LossReason | null = null;
     const session = await LockSession.open({
-      connectionString: proxy.url(db.url),
+      connectionString: proxy.urlFor(db.url),
       applicationName: 'agentpg-lock:lease-test',
       options,
       onLost: (_s, reason) => {
@@ -55,7 +56,7 @@ describe('lock session leases', () => {
     expect(lostAt).toBeLessThan(freedAt);
     // The server lease is counted from the last heartbeat the server saw (<= one interval before the cut).
     expect(freedAt - frozenAt).toBeGreaterThanOrEqual(options.serverLeaseMs - options.heartbeatIntervalMs);
-    proxy.heal();
+    proxy.thaw();
     await observer.end();
   });
 

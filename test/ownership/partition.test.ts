@@ -1,6 +1,7 @@
+import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { ACTIVITY_TABLE_SQL, type ChildEvent, dumpOnFailure, findLogOverlaps, findOverlaps, FreezableProxy, Instance, LEASE_OWNERSHIP, waitFor } from './helpers.js';
+import { ACTIVITY_TABLE_SQL, type ChildEvent, dumpOnFailure, findLogOverlaps, findOverlaps, Instance, LEASE_OWNERSHIP, waitFor } from './helpers.js';
 
 const AGENTS = 12;
 
@@ -13,7 +14,7 @@ const AGENTS = 12;
  */
 describe('partition through a freezing TCP proxy (the lease path)', () => {
   let db: TestDatabase;
-  let proxy: FreezableProxy;
+  let proxy: TcpProxy;
   let p: Instance;
   let q: Instance;
 
@@ -22,9 +23,9 @@ describe('partition through a freezing TCP proxy (the lease path)', () => {
     await db.query(ACTIVITY_TABLE_SQL);
     await db.query(`insert into agentpg_long_running_shards (id) select generate_series(0, 15)`);
     await db.query(`insert into agentpg_long_running_agents (id, kind) select 'c-' || lpad(g::text, 2, '0'), 'counter' from generate_series(1, $1) g`, [AGENTS]);
-    proxy = await FreezableProxy.start(db.url);
+    proxy = await startTcpProxy(db.url);
     [p, q] = await Promise.all([
-      Instance.spawn({ id: 'P', databaseUrl: proxy.url(db.url), ownership: LEASE_OWNERSHIP }),
+      Instance.spawn({ id: 'P', databaseUrl: proxy.urlFor(db.url), ownership: LEASE_OWNERSHIP }),
       Instance.spawn({ id: 'Q', databaseUrl: db.url, ownership: LEASE_OWNERSHIP }),
     ]);
   });
@@ -70,7 +71,7 @@ describe('partition through a freezing TCP proxy (the lease path)', () => {
     const queued = p.events.filter((e) => e.ev === 'fire' && onP.some((a) => a.id === e.agent && Number(a.epoch) === e.epoch) && !outcome(e));
     expect(queued.length).toBeGreaterThan(0);
     const healedAt = Date.now();
-    proxy.heal();
+    proxy.thaw();
     // Every one of them comes back ...
     await waitFor('queued writes answered', () => queued.every((f) => outcome(f)), 20_000).catch((err) => {
       const missing = queued.filter((f) => !outcome(f));

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTcpProxy, type TcpProxy } from '../../bench/lib/tcpProxy.js';
+import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 /** Resolves with what arrived within `ms`, or null when nothing did. */
@@ -84,8 +84,7 @@ describe('TCP proxy in front of Postgres', () => {
   let proxy: TcpProxy;
   beforeAll(async () => {
     db = await createTestDatabase();
-    const u = new URL(db.url);
-    proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 5432) });
+    proxy = await startTcpProxy(db.url);
   });
   afterAll(async () => {
     await proxy.close();
@@ -93,9 +92,7 @@ describe('TCP proxy in front of Postgres', () => {
   });
 
   it('a query during a freeze neither fails nor completes, and completes after thaw', async () => {
-    const u = new URL(db.url);
-    u.host = `127.0.0.1:${proxy.port}`;
-    const client = new pg.Client({ connectionString: u.toString() });
+    const client = new pg.Client({ connectionString: proxy.urlFor(db.url) });
     const errors: Error[] = [];
     client.on('error', (e) => errors.push(e));
     await client.connect();
@@ -111,6 +108,53 @@ describe('TCP proxy in front of Postgres', () => {
     proxy.thaw();
     expect((await q).rows[0].x).toBe(2);
     await client.end();
+  });
+});
+
+describe('TCP proxy: stalled and refused connections', () => {
+  let echo: net.Server;
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    echo = net.createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (b) => s.write(b));
+    });
+    echo.listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port });
+  });
+  afterAll(async () => {
+    await proxy.close();
+    echo.close();
+  });
+
+  it('stall() silences the connections open now, while a new connection gets through', async () => {
+    const old = net.connect(proxy.port, '127.0.0.1');
+    await once(old, 'connect');
+    old.write('x');
+    expect(await nextData(old, 5000)).toBe('x');
+    proxy.stall();
+    old.write('y');
+    expect(await nextData(old, 300)).toBeNull();
+    const fresh = net.connect(proxy.port, '127.0.0.1');
+    await once(fresh, 'connect');
+    fresh.write('z');
+    expect(await nextData(fresh, 5000)).toBe('z');
+    old.destroy();
+    fresh.destroy();
+  });
+
+  it('refuse() closes new connections at once and restore() accepts them again', async () => {
+    proxy.refuse();
+    const refused = net.connect(proxy.port, '127.0.0.1');
+    refused.on('error', () => {});
+    await once(refused, 'close');
+    proxy.restore();
+    const s = net.connect(proxy.port, '127.0.0.1');
+    await once(s, 'connect');
+    s.write('ok');
+    expect(await nextData(s, 5000)).toBe('ok');
+    s.destroy();
   });
 });
 
