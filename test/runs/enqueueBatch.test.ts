@@ -1,8 +1,9 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineAgent, NotFoundError, type AgentPG } from '../../src/index.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient } from './helpers.js';
+import { MODEL, startClient, until } from './helpers.js';
 
 // Group commit of enqueues (src/runs/enqueueBatcher.ts): concurrent calls share transactions, and
 // each call still behaves as if it had its own.
@@ -100,6 +101,40 @@ describe('enqueue group commit', () => {
     // Nothing of the failed calls was stored: 8 + 1 runs, one job each.
     const stored = await db.query(`select r.id from agentpg_runs r join agentpg_boss.job j on j.id = r.job_id where r.session_id = any($1::uuid[])`, [sessions]);
     expect(stored).toHaveLength(9);
+  });
+
+  it('never deadlocks two clients whose batches name the same sessions in opposite orders', async () => {
+    fake.reset();
+    const sessions = await newSessions(a, 20, 'two-clients');
+    const deadlocks = async () =>
+      (await db.query(`select deadlocks::int as n from pg_stat_database where datname = current_database()`))[0].n as number;
+    const before = await deadlocks();
+    // Hold one session's enqueue lock, so both clients' batches lock part of their sessions and
+    // then wait: locking in the order of each batch (client a s0..s19, client b s19..s0) would
+    // then deadlock when it is released; locking in sorted order cannot.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select pg_advisory_xact_lock(hashtextextended('agentpg_session:' || $1::text, 0))`, [sessions[10]]);
+      const calls = [
+        ...sessions.map((s, i) => a.agent('chat').enqueue(s, `a ${i}`)),
+        ...[...sessions].reverse().map((s, i) => b.agent('chat').enqueue(s, `b ${i}`)),
+      ];
+      await until(
+        () => db.query(`select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory'`),
+        (rows) => rows.length >= 2,
+      );
+      await holder.query('commit');
+      const ids = await Promise.all(calls);
+      const runs = await Promise.all(ids.map((id) => a.runs.wait(id, { timeoutMs: 60_000 })));
+      expect(runs.every((r) => r.state === 'completed')).toBe(true);
+    } finally {
+      await holder.end();
+    }
+    // A deadlock reaches pg_stat_database when its backend reports its stats (at most every second).
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await deadlocks()).toBe(before);
   });
 
   it('gives concurrent enqueues with one idempotency key one run and one job, within a client and across clients', async () => {
