@@ -82,7 +82,8 @@ describe('enqueue group commit', () => {
     const calls = [
       ...sessions.map((s, i) => a.agent('chat').enqueue(s, `fine ${i}`)),
       a.agent('chat').enqueue(unknown, 'nobody'),
-      // Postgres text cannot hold NUL: this call's statement fails, and with it its first batch.
+      // Postgres text cannot hold NUL: this call's INSERT fails, and with it the whole second batch
+      // (sessions 0 and 1 are taken in the first), which it shares with the run() call below.
       a.agent('chat').enqueue(sessions[0], 'nul \u0000 byte', { idempotencyKey: 'nul' }),
       a.agent('chat').run(sessions[1], 'run through the batch', { timeoutMs: 30_000 }),
     ];
