@@ -285,6 +285,8 @@ export class AgentHandle {
     let runId: string;
     try {
       runId = await enqueueRun(this.rt(), this.name, sessionId, prompt, options, (id) => {
+        // Called again only when the transaction of the previous id did not commit (a retry).
+        (watch as ReturnType<RunsApi['watch']> | null)?.dispose();
         watch = this.runs.watch(id, options, false);
       });
     } catch (err) {

@@ -6,8 +6,9 @@ import type { Runtime } from '../runtime.js';
  * exactly as it was right after step N, and the next instance to claim the run resumes from there
  * (test/runs/crashPoints.test.ts kills a process at each of them).
  *
- * - `enqueued`: the enqueue transaction's COMMIT (src/runs/enqueue.ts): the run row (`queued`) and
- *   its pg-boss job together. Before it, nothing exists. Reported in the process that enqueued.
+ * - `enqueued`: the COMMIT of the enqueue batch transaction that carried the run
+ *   (src/runs/enqueueBatcher.ts runBatch): the run row (`queued`) and its pg-boss job together.
+ *   Before it, nothing exists. Reported in the process that enqueued.
  * - `claimed`: the fetch transaction's COMMIT (worker.ts fetchAndStart, sql/claimRuns.ts): the job
  *   is active, the run `running` on this instance with attempts + 1 (the fencing token of every
  *   later write), and on the first claim the prompt is stored as the run's first message. Reported
