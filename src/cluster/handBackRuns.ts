@@ -38,7 +38,7 @@ export function defaultRunHandBack(boss: PgBoss, db: Queryable, logger: Logger):
       if (job && job.state === 'failed') {
         await db.query(
           `update agentpg_runs
-              set state = 'failed', error_type = $3, finalized_at = now(),
+              set state = 'failed', error_type = $3, finalized_at = now(), state_changed_at = clock_timestamp(),
                   error_message = 'the instance running this run died and its job has no retries left'
             where id = $1 and state = 'running' and instance_id = $2`,
           [run.runId, run.instanceId, INSTANCE_LOST_TYPE],

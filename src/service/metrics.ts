@@ -50,7 +50,8 @@ export function createMetrics(agentpg: AgentPG, pool: pg.Pool): Metrics {
     help: 'Runs waiting to be picked up (queued)',
     registers: [registry],
     async collect() {
-      const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from agentpg_runs where state = 'queued'`);
+      // `finalized_at is null`: read through agentpg_runs_active_idx (no index on state).
+      const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from agentpg_runs where state = 'queued' and finalized_at is null`);
       this.set(rows[0].n);
     },
   });

@@ -17,8 +17,8 @@ export interface StuckRun {
 export async function failStuckRuns(db: Queryable, stuckRunTimeoutMs: number): Promise<StuckRun[]> {
   const { rows } = await db.query<{ id: string; job_id: string | null }>(
     `update agentpg_runs
-        set state = 'failed', error_message = $2, error_type = $3, finalized_at = now()
-      where state = 'running'
+        set state = 'failed', error_message = $2, error_type = $3, finalized_at = now(), state_changed_at = clock_timestamp()
+      where state = 'running' and finalized_at is null -- (agentpg_runs_active_idx)
         and started_at < now() - make_interval(secs => $1::double precision / 1000)
       returning id, job_id`,
     [stuckRunTimeoutMs, RUN_TIMED_OUT_MESSAGE, RUN_TIMED_OUT_TYPE],

@@ -22,7 +22,7 @@ export async function findRunsOfDeadInstances(db: Queryable, limit = 1000): Prom
     `select r.id, r.instance_id, r.job_id, j.name, j.retry_count
        from agentpg_runs r
        join ${PGBOSS_SCHEMA}.job j on j.id = r.job_id
-      where r.state = 'running'
+      where r.state = 'running' and r.finalized_at is null -- (agentpg_runs_active_idx)
         and r.instance_id is not null
         and not exists (select 1 from agentpg_instances i where i.id = r.instance_id)
         and j.state = 'active'

@@ -69,8 +69,11 @@ export const runs = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }),
     cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
     finalizedAt: timestamp('finalized_at', { withTimezone: true }),
-    // [cluster] Maintained by a trigger (migration cluster_triggers) on every state change, so the
-    // event listener can catch up on run state changes it missed while its LISTEN connection was down.
+    // [cluster] When the state last changed, so the event listener can catch up on run state
+    // changes it missed while its LISTEN connection was down. Set by every statement that changes
+    // the state (claimRuns, requestCancel, ...), not by a trigger: a BEFORE UPDATE row trigger makes
+    // PostgreSQL lock, and WAL-log the lock of, the row on every update (migration
+    // runs_delete_cascade). Not indexed: the claim changes it (see the indexes below).
     stateChangedAt: timestamp('state_changed_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -83,28 +86,50 @@ export const runs = pgTable(
     // A run that ever ran has a start time.
     check('agentpg_runs_started_check', sql`${t.state} in ('queued', 'cancelled') or ${t.startedAt} is not null`),
     check('agentpg_runs_tokens_check', sql`${t.inputTokens} >= 0 and ${t.outputTokens} >= 0`),
+    // WAL: each index of agentpg_runs gets an entry on the INSERT and on every non-HOT UPDATE of
+    // a run, and a run is inserted, claimed and finalized. So no index mentions a column the claim
+    // (queued → running: state, started_at, instance_id, attempts, state_changed_at) changes: the
+    // claim is then a HOT update (no index entry at all) when the page has room. The finalize
+    // changes finalized_at, so it is never HOT; it adds entries to pkey, session and finished.
+    // Runs of a session in creation order: the enqueue "started too early" check, the
+    // ON DELETE CASCADE from agentpg_sessions.
     index('agentpg_runs_session_idx').on(t.sessionId, t.createdAt),
-    // Stuck-run cleanup and "runs of dead instances" look up running runs by start time / instance.
-    index('agentpg_runs_running_idx').on(t.startedAt).where(sql`${t.state} = 'running'`),
-    index('agentpg_runs_instance_idx').on(t.instanceId).where(sql`${t.state} = 'running'`),
-    index('agentpg_runs_state_idx').on(t.state, t.createdAt),
-    // [cluster] Event catch-up after a LISTEN reconnect: runs whose state changed since a time.
-    index('agentpg_runs_state_changed_idx').on(t.stateChangedAt),
+    // The unfinished runs (queued + running: few, however many runs the table keeps): queue depth,
+    // the cleanup job (stuck runs, runs of dead instances), operator views, event catch-up. A query
+    // uses it only when it says `finalized_at is null` (= not terminal, agentpg_runs_finalized_check).
+    index('agentpg_runs_active_idx').on(t.createdAt).where(sql`${t.finalizedAt} is null`),
+    // [cluster] The finished runs by finalization time (= their last state change): event catch-up
+    // after a LISTEN reconnect (with the active index) and `runs list`. One entry per run, added by
+    // the finalize, which is non-HOT anyway.
+    index('agentpg_runs_finished_idx').on(t.finalizedAt).where(sql`${t.finalizedAt} is not null`),
     uniqueIndex('agentpg_runs_idempotency_idx').on(t.sessionId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
   ],
 );
 
-/** Every user, assistant and tool_result message of a session, in order, with its content blocks. */
+/**
+ * Every user, assistant and tool_result message of a session, in order, with its content blocks.
+ *
+ * No foreign keys here nor on agentpg_tool_calls, on purpose: a foreign key check takes a KEY SHARE
+ * lock on the referenced run and session row for every inserted row, and PostgreSQL WAL-logs each
+ * such lock (a Heap/LOCK record, plus a MultiXact when the run row is also updated in that
+ * transaction): ~380 B per single-turn run, more than the rows' index entries. Integrity holds
+ * without them because only agentpg's executions insert these rows, always in the transaction
+ * that also claims or advances the run with a guarded UPDATE of its row (claimRuns, advanceRun,
+ * finalizeRun: state = 'running' and our attempt): if the run, or its session, was deleted, that
+ * UPDATE matches nothing and the transaction rolls back; if the delete comes later it waits for
+ * the row lock and then sees the committed rows. ON DELETE CASCADE is kept by the triggers of
+ * migration runs_delete_cascade (a deleted run takes its messages and tool calls along, a deleted
+ * session its messages). agentpg_runs → agentpg_sessions keeps its foreign key: one lock per run,
+ * and it is what stops a run being enqueued into a session being deleted.
+ */
 export const messages = pgTable(
   'agentpg_messages',
   {
     id: uuid('id').primaryKey().defaultRandom(),
     // Order within a session. Runs of one session never interleave, so identity order is message order.
     seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
-    sessionId: uuid('session_id')
-      .notNull()
-      .references(() => sessions.id, { onDelete: 'cascade' }),
-    runId: uuid('run_id').references(() => runs.id, { onDelete: 'cascade' }),
+    sessionId: uuid('session_id').notNull(),
+    runId: uuid('run_id'),
     role: varchar('role', { length: 20 }).$type<'user' | 'assistant'>().notNull(),
     // The Messages API content blocks, exactly as sent or received (text, tool_use, tool_result, ...).
     content: jsonb('content').$type<unknown[]>().notNull(),
@@ -117,8 +142,8 @@ export const messages = pgTable(
   },
   (t) => [
     check('agentpg_messages_role_check', sql`${t.role} in ('user', 'assistant')`),
+    // Also serves a run's messages (session_id = the run's session, then filtered on run_id).
     index('agentpg_messages_session_seq_idx').on(t.sessionId, t.seq),
-    index('agentpg_messages_run_idx').on(t.runId),
   ],
 );
 
@@ -130,12 +155,9 @@ export const toolCalls = pgTable(
   'agentpg_tool_calls',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    runId: uuid('run_id')
-      .notNull()
-      .references(() => runs.id, { onDelete: 'cascade' }),
-    messageId: uuid('message_id')
-      .notNull()
-      .references(() => messages.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id').notNull(),
+    // The assistant message holding the tool_use block.
+    messageId: uuid('message_id').notNull(),
     // The model's tool_use id: also the idempotency key handed to the tool.
     toolUseId: varchar('tool_use_id', { length: 255 }).notNull(),
     toolName: varchar('tool_name', { length: 255 }).notNull(),
@@ -156,7 +178,7 @@ export const toolCalls = pgTable(
       'agentpg_tool_calls_finished_check',
       sql`(${t.state} in ('succeeded', 'failed')) = (${t.finishedAt} is not null)`,
     ),
+    // Also serves a run's tool calls (run_id prefix) and the delete cascade from agentpg_runs.
     uniqueIndex('agentpg_tool_calls_run_tool_use_idx').on(t.runId, t.toolUseId),
-    index('agentpg_tool_calls_message_idx').on(t.messageId),
   ],
 );

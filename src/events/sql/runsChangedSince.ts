@@ -7,20 +7,29 @@ export interface ChangedRunRow {
   tenant_id: string;
   state: string;
   instance_id: string | null;
-  state_changed_at: Date;
+  /** When the run last changed state: state_changed_at, or finalized_at for a finished run. */
+  changed_at: Date;
 }
 
 /**
- * Runs whose state changed at or after `since` (agentpg_runs.state_changed_at, kept by the
- * cluster_triggers migration; index agentpg_runs_state_changed_idx), oldest change first.
+ * Runs whose state changed at or after `since`, oldest change first. Read through the two partial
+ * indexes of agentpg_runs (state_changed_at has no index: the claim changes it and must stay a
+ * HOT update): the unfinished runs (agentpg_runs_active_idx, few) filtered on state_changed_at,
+ * and the finished runs by finalized_at (agentpg_runs_finished_idx), their last change, which
+ * every terminal run carries (agentpg_runs_finalized_check). Like state_changed_at, finalized_at
+ * is taken before the COMMIT that sends the NOTIFY; the caller's margin covers that gap.
  */
 export async function runsChangedSince(db: Queryable, since: Date, limit: number): Promise<ChangedRunRow[]> {
   const { rows } = await db.query<ChangedRunRow>(
-    `select id, session_id, agent_name, tenant_id, state, instance_id, state_changed_at
-       from agentpg_runs
-      where state_changed_at >= $1
-      order by state_changed_at, id
-      limit $2`,
+    `select * from (
+       select id, session_id, agent_name, tenant_id, state, instance_id, state_changed_at as changed_at
+         from agentpg_runs where finalized_at is null and state_changed_at >= $1
+       union all
+       select id, session_id, agent_name, tenant_id, state, instance_id, finalized_at as changed_at
+         from agentpg_runs where finalized_at >= $1
+     ) changed
+     order by changed_at, id
+     limit $2`,
     [since, limit],
   );
   return rows;

@@ -20,6 +20,9 @@ export async function claimRuns(tx: Queryable, runIds: string[], instanceId: str
        update agentpg_runs r set
            state = 'running',
            started_at = coalesce(r.started_at, clock_timestamp()),
+           -- Every state change sets it (no trigger: see src/db/schema/runs.ts); a re-claim of a
+           -- running run is not one.
+           state_changed_at = case when r.state = 'queued' then clock_timestamp() else r.state_changed_at end,
            instance_id = $2,
            attempts = r.attempts + 1
          where r.id = any($1::uuid[]) and r.state in ('queued', 'running')

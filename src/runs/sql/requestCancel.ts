@@ -11,6 +11,7 @@ export async function requestCancel(db: Queryable, runId: string): Promise<{ sta
     `update agentpg_runs set
         state = case when state = 'queued' then 'cancelled' else state end,
         finalized_at = case when state = 'queued' then now() else finalized_at end,
+        state_changed_at = case when state = 'queued' then clock_timestamp() else state_changed_at end,
         cancel_requested_at = coalesce(cancel_requested_at, now())
       where id = $1 and state in ('queued', 'running')
       returning state, job_id`,
