@@ -3,7 +3,9 @@
  * performance.now() in every process (one machine, one system clock).
  *
  * enqueue_to_start: an instance (child process, runConcurrency 1) enqueues one run at a time on an
- * idle system (the next only after the previous one completed). In that process, enqueue()
+ * idle system (the next only after the previous one completed), each in a new session (created
+ * before, not timed: a pick-up reads the session's conversation, and one session for all samples
+ * made the later ones read hundreds of messages), in a database no other metric has used before. In that process, enqueue()
  * returning is stamped, and so is the `running` state change arriving at its
  * `client.events.subscribe('run_state_changed')` callback (LISTEN/NOTIFY, in-process, one
  * clock). The difference is enqueue-returned → running-committed plus one NOTIFY delivery. A

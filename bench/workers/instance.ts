@@ -181,11 +181,16 @@ async function enqueueMany(m: { agent: string; count: number; sessions: number; 
   return { t0, t1: now(), runIds };
 }
 
-let timedSession: string | null = null;
-/** One run, enqueued when the harness says so; reports when enqueue() returned (wall clock). */
+let timedSessions = 0;
+/**
+ * One run in a session of its own (created first, not timed), enqueued when the harness says so;
+ * reports when enqueue() returned (wall clock). A session of its own: the pick-up reads the
+ * session's whole conversation, and one session reused for every sample would make the later
+ * samples pay for a history of hundreds of messages.
+ */
 async function enqueueOne(m: { agent: string; prompt: string }) {
-  timedSession ??= await newSession(client, m.agent, 'bench-tenant', `timed-${cfg.instanceId}`);
-  const runId = await enqueue(client, m.agent, timedSession, m.prompt);
+  const session = await newSession(client, m.agent, 'bench-tenant', `timed-${cfg.instanceId}-${++timedSessions}`);
+  const runId = await enqueue(client, m.agent, session, m.prompt);
   return { runId, t: now() };
 }
 
