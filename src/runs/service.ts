@@ -16,7 +16,7 @@ export class RunsService {
    * which links the instance to them.)
    */
   static async start(rt: Runtime): Promise<RunsService> {
-    await ensureRunsQueue(rt.boss);
+    await ensureRunsQueue(rt.boss, rt.pool);
     const channels = new RunChannels(rt.events);
     await channels.start();
     const worker = new RunWorker(rt, channels);
