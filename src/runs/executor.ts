@@ -194,7 +194,8 @@ export class RunExecution {
       const payloads = await this.stream.drain();
       for (const u of uses) payloads.push(this.stream.payloadFor({ type: 'tool_call', toolUseId: u.id, name: u.name, input: u.input }));
       await notifyStream(tx, payloads);
-      const messages = [...this.pendingResultsMessage(), assistantMessage(message, usage)];
+      const pending: NewMessage[] = this.pendingResults ? [{ role: 'user', content: this.pendingResults }] : [];
+      const messages = [...pending, assistantMessage(message, usage)];
       const ids = await insertMessages(tx, [{ sessionId: run.sessionId, runId: run.id, messages }]);
       const messageId = ids[ids.length - 1];
       const rows = await insertToolCalls(tx, run.id, messageId, uses);
@@ -297,10 +298,6 @@ export class RunExecution {
     this.open = null;
   }
 
-  private pendingResultsMessage(): NewMessage[] {
-    return this.pendingResults ? [{ role: 'user', content: this.pendingResults }] : [];
-  }
-
   /**
    * Ends the run: remaining stream events, the last messages (pending tool results, the final
    * assistant message, results for tool calls that will never run), open tool calls closed, the
@@ -321,11 +318,10 @@ export class RunExecution {
       trailingUses?: OpenCalls['uses'];
     },
   ): Promise<Run> {
-    const { run } = this;
     const reason = f.closeWith ?? (state === 'cancelled' ? 'not executed: the run was cancelled' : `not executed: the run ${state}`);
     const final = await this.finalizer.finalize({
-      runId: run.id,
-      sessionId: run.sessionId,
+      runId: this.run.id,
+      sessionId: this.run.sessionId,
       attempt: this.attempt,
       job: this.job,
       state,

@@ -94,9 +94,9 @@ export class RunFinalizer {
   /**
    * The statements of one finalize transaction; durable at its COMMIT (step `finalized` of each
    * run that matched). The guarded UPDATE comes FIRST: it decides which runs are still ours, so the
-   * rest is written for those only; and it saves WAL: a message INSERT before it would have its FK
-   * check take a KEY SHARE lock on the run row (a heap LOCK record), and the UPDATE of a row locked
-   * that way then needs a MultiXact.
+   * rest is written for those only and a run whose claim is gone leaves nothing to undo in a
+   * transaction the other runs still commit. (Expected to save WAL too, the messages' FK check no
+   * longer locking the run row before its UPDATE; measured on PG 15 the gain is ~10 bytes a run.)
    */
   private async write(tx: Queryable, requests: FinalizeRequest[]): Promise<Map<string, Run>> {
     // 1. running → final for the whole batch, fenced on each run's attempt; stream events with it.
@@ -104,15 +104,10 @@ export class RunFinalizer {
     const ours = requests.filter((r) => runs.has(r.runId));
     if (ours.length === 0) return runs;
     // 2. The runs' last messages, each run's in order, in one INSERT.
-    await insertMessages(
-      tx,
-      ours.map((r) => ({ sessionId: r.sessionId, runId: r.runId, messages: r.messages })),
-    );
+    await insertMessages(tx, ours.map((r) => ({ sessionId: r.sessionId, runId: r.runId, messages: r.messages })));
     // 3. Tool calls that will never run (runs not completed), in one UPDATE.
-    await closeOpenToolCalls(
-      tx,
-      ours.flatMap((r) => (r.closeToolCallsWith === null ? [] : [{ runId: r.runId, reason: r.closeToolCallsWith }])),
-    );
+    const closing = ours.filter((r) => r.closeToolCallsWith !== null);
+    await closeOpenToolCalls(tx, closing.map((r) => ({ runId: r.runId, reason: r.closeToolCallsWith! })));
     // 4. The runs' pg-boss jobs, in one call on this connection: a job completes with its run, or
     // neither does. Fenced on the fetched attempt, so a job that pg-boss already gave up on (its
     // heartbeat lapsed: back to `retry`) is left alone and not settled. Its run is still finalized:
