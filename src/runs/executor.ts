@@ -1,20 +1,22 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import type { JobAttempt } from 'pg-boss';
 import { withTransaction } from '../db/connection.js';
 import type { AgentDefinition } from '../model/agent.js';
 import { toJsonSchema } from '../model/tool.js';
 import type { Runtime } from '../runtime.js';
-import type { Queryable } from './db.js';
+import type { RunFinalizer } from './finalizer.js';
 import { callModel, ModelCallError } from './modelCall.js';
 import { MAX_RUN_ATTEMPTS } from './queue.js';
-import { advanceRun, finalizeRun, type FinalState } from './sql/advanceRun.js';
+import { advanceRun } from './sql/advanceRun.js';
+import type { FinalState } from './sql/finalizeRuns.js';
 import { insertMessages, ZERO_USAGE, type NewMessage, type TokenUsage } from './sql/insertMessages.js';
 import { notifyStream } from './sql/notifyStream.js';
 import type { StoredMessage } from './sql/sessions.js';
-import { closeOpenToolCalls, finishToolCall, insertToolCalls, listToolCallsOfRuns, startToolCalls, type ToolCallRow } from './sql/toolCalls.js';
+import { finishToolCall, insertToolCalls, listToolCallsOfRuns, startToolCalls, type ToolCallRow } from './sql/toolCalls.js';
 import { emitRunStep, type RunStepName } from './steps.js';
 import { StreamBuffer } from './streamBuffer.js';
 import { executeTool } from './toolExec.js';
-import { rebuildTranscript, textOf, toolResultBlock, toolUsesOf, toParamBlock, type ParamMessage } from './transcript.js';
+import { closingMessages, rebuildTranscript, textOf, toolResultBlock, toolUsesOf, toParamBlock, type ParamMessage } from './transcript.js';
 import type { Run } from './types.js';
 
 export type AbortReason = 'cancel' | 'shutdown' | 'claim_lost';
@@ -67,7 +69,8 @@ export class RunExecution {
     private readonly rt: Runtime,
     readonly run: Run,
     private readonly history: { messages: StoredMessage[]; toolCalls: ToolCallRow[] },
-    private readonly completeJob: (tx: Queryable) => Promise<void>,
+    private readonly finalizer: RunFinalizer,
+    private readonly job: JobAttempt,
   ) {
     this.attempt = run.attempts;
     this.toolIterations = run.toolIterations;
@@ -191,7 +194,9 @@ export class RunExecution {
       const payloads = await this.stream.drain();
       for (const u of uses) payloads.push(this.stream.payloadFor({ type: 'tool_call', toolUseId: u.id, name: u.name, input: u.input }));
       await notifyStream(tx, payloads);
-      const ids = await insertMessages(tx, run.sessionId, run.id, [...this.pendingResultsMessage(), assistantMessage(message, usage)]);
+      const pending: NewMessage[] = this.pendingResults ? [{ role: 'user', content: this.pendingResults }] : [];
+      const messages = [...pending, assistantMessage(message, usage)];
+      const ids = await insertMessages(tx, [{ sessionId: run.sessionId, runId: run.id, messages }]);
       const messageId = ids[ids.length - 1];
       const rows = await insertToolCalls(tx, run.id, messageId, uses);
       const adv = await advanceRun(tx, run.id, this.attempt, usage, true);
@@ -293,15 +298,12 @@ export class RunExecution {
     this.open = null;
   }
 
-  private pendingResultsMessage(): NewMessage[] {
-    return this.pendingResults ? [{ role: 'user', content: this.pendingResults }] : [];
-  }
-
   /**
-   * ONE transaction ends the run: remaining stream events, the last messages (pending tool
-   * results, the final assistant message, results for tool calls that will never run), open tool
-   * calls closed, the guarded running → final UPDATE, and the pg-boss job completed on the same
-   * connection (`complete(..., { db })`). Durable at COMMIT, all or nothing: step `finalized`.
+   * Ends the run: remaining stream events, the last messages (pending tool results, the final
+   * assistant message, results for tool calls that will never run), open tool calls closed, the
+   * guarded running → final UPDATE and the pg-boss job completed, in ONE transaction shared with
+   * the runs that finish at the same moment on this worker (finalizer.ts: group commit). Durable at
+   * that transaction's COMMIT, all or nothing, which finalize() waits for: step `finalized`.
    */
   private async finalize(
     state: FinalState,
@@ -316,40 +318,23 @@ export class RunExecution {
       trailingUses?: OpenCalls['uses'];
     },
   ): Promise<Run> {
-    const { run } = this;
     const reason = f.closeWith ?? (state === 'cancelled' ? 'not executed: the run was cancelled' : `not executed: the run ${state}`);
-    const all: NewMessage[] = [...this.pendingResultsMessage()];
-    if (this.open) {
-      // Tool calls of an open turn that never produced a result: answered as errors.
-      const open = this.open;
-      all.push({
-        role: 'user',
-        content: open.uses.map((u) => {
-          const r = open.results.get(u.id);
-          return r ? toolResultBlock(u.id, r.output, r.isError) : toolResultBlock(u.id, reason, true);
-        }),
-      });
-    }
-    all.push(...messages);
-    if (f.trailingUses && f.trailingUses.length > 0 && f.closeWith) {
-      all.push({ role: 'user', content: f.trailingUses.map((u) => toolResultBlock(u.id, f.closeWith!, true)) });
-    }
-    const final = await withTransaction(this.rt.pool, async (tx) => {
-      await notifyStream(tx, await this.stream.drain());
-      await insertMessages(tx, run.sessionId, run.id, all);
-      if (state !== 'completed') await closeOpenToolCalls(tx, run.id, reason);
-      const row = await finalizeRun(tx, run.id, this.attempt, {
-        state,
-        usage,
-        responseText: f.responseText,
-        stopReason: f.stopReason,
-        errorType: f.errorType,
-        errorMessage: f.errorMessage,
-      });
-      if (!row) throw new ClaimGone();
-      await this.completeJob(tx);
-      return row;
+    const final = await this.finalizer.finalize({
+      runId: this.run.id,
+      sessionId: this.run.sessionId,
+      attempt: this.attempt,
+      job: this.job,
+      state,
+      usage,
+      responseText: f.responseText,
+      stopReason: f.stopReason,
+      errorType: f.errorType,
+      errorMessage: f.errorMessage,
+      messages: closingMessages({ pendingResults: this.pendingResults, open: this.open, final: messages, reason, closeWith: f.closeWith, trailingUses: f.trailingUses }),
+      closeToolCallsWith: state === 'completed' ? null : reason,
+      streamPayloads: await this.stream.drain(),
     });
+    if (!final) throw new ClaimGone();
     this.pendingResults = null;
     this.open = null;
     await this.step('finalized', { state });

@@ -1,4 +1,5 @@
 import type Anthropic from '@anthropic-ai/sdk';
+import type { NewMessage } from './sql/insertMessages.js';
 import type { StoredMessage } from './sql/sessions.js';
 import type { ToolCallRow } from './sql/toolCalls.js';
 
@@ -49,6 +50,38 @@ export function toolResultBlock(toolUseId: string, output: string, isError: bool
   return isError
     ? { type: 'tool_result', tool_use_id: toolUseId, content: output, is_error: true }
     : { type: 'tool_result', tool_use_id: toolUseId, content: output };
+}
+
+/**
+ * The messages that end a run, in order, so the stored transcript stays valid for the API: the
+ * last turn's tool results not stored yet, answers for an open turn's calls (the result if there is
+ * one, else `reason` as an error), the final messages, then error answers (`closeWith`) for
+ * tool_use blocks of the final message that will never run.
+ */
+export function closingMessages(p: {
+  pendingResults: Block[] | null;
+  open: { uses: Array<{ id: string }>; results: Map<string, { output: string; isError: boolean }> } | null;
+  final: NewMessage[];
+  reason: string;
+  closeWith?: string;
+  trailingUses?: Array<{ id: string }>;
+}): NewMessage[] {
+  const all: NewMessage[] = p.pendingResults ? [{ role: 'user', content: p.pendingResults }] : [];
+  const open = p.open;
+  if (open) {
+    all.push({
+      role: 'user',
+      content: open.uses.map((u) => {
+        const r = open.results.get(u.id);
+        return r ? toolResultBlock(u.id, r.output, r.isError) : toolResultBlock(u.id, p.reason, true);
+      }),
+    });
+  }
+  all.push(...p.final);
+  if (p.trailingUses && p.trailingUses.length > 0 && p.closeWith) {
+    all.push({ role: 'user', content: p.trailingUses.map((u) => toolResultBlock(u.id, p.closeWith!, true)) });
+  }
+  return all;
 }
 
 /**

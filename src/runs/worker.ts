@@ -1,8 +1,9 @@
 import type { JobAttempt } from 'pg-boss';
 import type { Runtime } from '../runtime.js';
 import type { RunChannels } from './channels.js';
-import { bossDb, type Queryable } from './db.js';
+import { bossDb } from './db.js';
 import { RunExecution } from './executor.js';
+import { RunFinalizer } from './finalizer.js';
 import { HEARTBEAT_SECONDS, RUN_POLL_INTERVAL_MS, RUNS_QUEUE, type RunJobData } from './queue.js';
 import { isTerminal } from './rows.js';
 import { claimRuns } from './sql/claimRuns.js';
@@ -47,13 +48,17 @@ export class RunWorker {
   private loopDone: Promise<void> | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private offs: Array<() => void> = [];
+  /** Ends the runs of this worker; runs that finish together share one transaction. */
+  private readonly finalizer: RunFinalizer;
   /** Runs enqueued in this process whose wake came early: their `queued` NOTIFY needs no fetch. */
   private wokenLocally = new Set<string>();
 
   constructor(
     private readonly rt: Runtime,
     private readonly channels: RunChannels,
-  ) {}
+  ) {
+    this.finalizer = new RunFinalizer(rt);
+  }
 
   get activeRuns(): number {
     return this.inFlight.size;
@@ -204,7 +209,7 @@ export class RunWorker {
         if (!run) continue;
         const job = ref(j);
         const history = { messages: messages.get(run.sessionId) ?? [], toolCalls: toolCalls.get(run.id) ?? [] };
-        const entry: InFlight = { exec: new RunExecution(rt, run, history, (tx) => this.completeJob(tx, job)), job };
+        const entry: InFlight = { exec: new RunExecution(rt, run, history, this.finalizer, job), job };
         this.inFlight.set(run.id, entry);
         created.push(entry);
       }
@@ -242,11 +247,6 @@ export class RunWorker {
         this.inFlight.delete(exec.run.id);
         this.wake();
       });
-  }
-
-  /** Inside the run's final transaction: the job completes with the run, or neither does. */
-  private async completeJob(tx: Queryable, job: JobAttempt): Promise<void> {
-    await this.rt.boss.complete(RUNS_QUEUE, job, null, { db: bossDb(tx) });
   }
 
   /** One statement refreshes the heartbeat of every job in flight; a job not refreshed is lost. */

@@ -16,22 +16,33 @@ export interface TokenUsage {
 
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
 
+/** The messages one run adds, in order. */
+export interface RunMessages {
+  sessionId: string;
+  runId: string;
+  messages: NewMessage[];
+}
+
 /**
- * Inserts messages of a run in the given order with ONE multi-row INSERT (the identity `seq`
- * follows VALUES order). Always called inside a transaction that also moves the run forward.
- * Returns the new ids in order.
+ * Inserts the messages of one or more runs with ONE multi-row INSERT: each run's messages in the
+ * given order, runs one after another (the identity `seq` follows VALUES order, and a session's
+ * conversation is read in `seq` order). Always called inside a transaction that also moves the
+ * run(s) forward. Returns the new ids in the same order, flattened.
  */
-export async function insertMessages(tx: Queryable, sessionId: string, runId: string, messages: NewMessage[]): Promise<string[]> {
-  if (messages.length === 0) return [];
-  const values: unknown[] = [sessionId, runId];
+export async function insertMessages(tx: Queryable, runs: RunMessages[]): Promise<string[]> {
+  const values: unknown[] = [];
   const tuples: string[] = [];
-  for (const m of messages) {
-    const u = m.usage ?? ZERO_USAGE;
-    const base = values.length;
-    values.push(m.role, JSON.stringify(m.content), m.stopReason ?? null, u.inputTokens, u.outputTokens, u.cacheCreationInputTokens, u.cacheReadInputTokens);
-    tuples.push(`($1, $2, $${base + 1}, $${base + 2}::jsonb, $${base + 3}, $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7})`);
+  for (const r of runs) {
+    for (const m of r.messages) {
+      const u = m.usage ?? ZERO_USAGE;
+      const base = values.length;
+      values.push(r.sessionId, r.runId, m.role, JSON.stringify(m.content), m.stopReason ?? null, u.inputTokens, u.outputTokens, u.cacheCreationInputTokens, u.cacheReadInputTokens);
+      const params = Array.from({ length: 9 }, (_, k) => `$${base + k + 1}${k === 3 ? '::jsonb' : ''}`);
+      tuples.push(`(${params.join(', ')})`);
+    }
   }
-  const { rows } = await tx.query<{ id: string }>(
+  if (tuples.length === 0) return [];
+  const { rows } = await tx.query<{ id: string; seq: string }>(
     `insert into agentpg_messages
        (session_id, run_id, role, content, stop_reason, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens)
      values ${tuples.join(', ')}
@@ -39,5 +50,5 @@ export async function insertMessages(tx: Queryable, sessionId: string, runId: st
     values,
   );
   // RETURNING order of a multi-row VALUES insert is the VALUES order; sorted by seq to be explicit.
-  return rows.sort((a: any, b: any) => Number(a.seq) - Number(b.seq)).map((r) => r.id);
+  return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map((r) => r.id);
 }

@@ -106,11 +106,16 @@ export async function finishToolCall(
   return rows.length > 0;
 }
 
-/** In a finalizing transaction: calls that never got a result are closed as failed with `reason`. */
-export async function closeOpenToolCalls(tx: Queryable, runId: string, reason: string): Promise<void> {
+/**
+ * In a finalizing transaction, ONE statement for the whole batch: the calls of these runs that
+ * never got a result are closed as failed, each run's with its own `reason`.
+ */
+export async function closeOpenToolCalls(tx: Queryable, runs: Array<{ runId: string; reason: string }>): Promise<void> {
+  if (runs.length === 0) return;
   await tx.query(
-    `update agentpg_tool_calls set state = 'failed', is_error = true, output = $2, error_message = $2, finished_at = now()
-      where run_id = $1 and state in ('pending', 'running')`,
-    [runId, reason],
+    `update agentpg_tool_calls t set state = 'failed', is_error = true, output = v.reason, error_message = v.reason, finished_at = now()
+       from unnest($1::uuid[], $2::text[]) as v(run_id, reason)
+      where t.run_id = v.run_id and t.state in ('pending', 'running')`,
+    [runs.map((r) => r.runId), runs.map((r) => r.reason)],
   );
 }
