@@ -142,7 +142,7 @@ export class CleanupService {
       const stuck = await failStuckRuns(db, this.o.stuckRunTimeoutMs);
       stuckRunIds = stuck.map((r) => r.id);
       counts.stuckRuns = stuck.length;
-      await this.completeJobsOf(stuck.map((r) => r.jobId).filter((id): id is string => !!id));
+      await this.deleteJobsOf(stuck.map((r) => r.jobId).filter((id): id is string => !!id));
 
       const dead = await findRunsOfDeadInstances(db);
       if (dead.length > 0) counts.releasedRuns = await this.handBack(dead);
@@ -179,11 +179,11 @@ export class CleanupService {
   }
 
   /**
-   * A run that timed out is recorded as failed in agentpg's tables; its pg-boss job is completed,
+   * A run that timed out is recorded as failed in agentpg's tables; its pg-boss job is deleted,
    * never failed: a failed job would be retried (re-running a run already finalized) or, under a
    * key_strict_fifo queue, block every later job of its session (NOTES.md).
    */
-  private async completeJobsOf(jobIds: string[]): Promise<void> {
+  private async deleteJobsOf(jobIds: string[]): Promise<void> {
     const jobs = await findJobs(this.o.pool, jobIds);
     const byQueue = new Map<string, string[]>();
     for (const j of jobs) {
@@ -191,7 +191,7 @@ export class CleanupService {
       byQueue.set(j.name, [...(byQueue.get(j.name) ?? []), j.id]);
     }
     for (const [queue, ids] of byQueue) {
-      await this.o.boss.complete(queue, ids, { reason: 'run timed out' }, { includeQueued: true });
+      await this.o.boss.deleteJob(queue, ids);
     }
   }
 }

@@ -118,8 +118,8 @@ export class RunsApi {
     const res = await requestCancel(rt.pool, runId);
     if (res?.state === 'cancelled' && res.jobId) {
       // Separate statement (after the cancel committed): removes the job from the session's FIFO
-      // at once. If this process dies first, the worker that fetches the job completes it instead.
-      await rt.boss.complete(RUNS_QUEUE, res.jobId, null, { includeQueued: true }).catch((err) => rt.reportError(err, 'cancel job'));
+      // at once. If this process dies first, the worker that fetches the job deletes it instead.
+      await rt.boss.deleteJob(RUNS_QUEUE, res.jobId).catch((err) => rt.reportError(err, 'cancel job'));
     }
     const run = await getRun(rt.pool, runId);
     if (!run) throw new NotFoundError('run', runId);

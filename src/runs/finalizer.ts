@@ -108,18 +108,22 @@ export class RunFinalizer {
     // 3. Tool calls that will never run (runs not completed), in one UPDATE.
     const closing = ours.filter((r) => r.closeToolCallsWith !== null);
     await closeOpenToolCalls(tx, closing.map((r) => ({ runId: r.runId, reason: r.closeToolCallsWith! })));
-    // 4. The runs' pg-boss jobs, in one call on this connection: a job completes with its run, or
-    // neither does. Fenced on the fetched attempt, so a job that pg-boss already gave up on (its
+    // 4. The runs' pg-boss jobs, DELETED in one call on this connection: a job goes with its run, or
+    // neither does. Deleted rather than completed: agentpg_runs is the record of the run, and a
+    // completed job would be one more non-HOT UPDATE of the job row (its indexes re-inserted, ~480
+    // WAL bytes a run measured) plus pg-boss maintenance deleting it later anyway; the DELETE writes
+    // ~56 bytes. key_strict_fifo releases the session's next job the same way (no job left active).
+    // Fenced on the fetched attempt, so a job that pg-boss already gave up on (its
     // heartbeat lapsed: back to `retry`) is left alone and not settled. Its run is still finalized:
     // the run's `attempts` matched, so no other execution has claimed it, and the final state is
-    // right. That job is fetched once more later and completed there without running (worker.ts
+    // right. That job is fetched once more later and deleted there without running (worker.ts
     // fetchAndStart: a job whose run is already final is `stale`). Rolling the run back instead
     // would throw away a finished answer and pay for the model call again.
     const jobs = ours.map((r) => r.job);
-    const res = await this.rt.boss.complete(RUNS_QUEUE, jobs, null, { db: bossDb(tx) });
+    const res = await this.rt.boss.deleteJob(RUNS_QUEUE, jobs, { db: bossDb(tx) });
     const settled = new Set((res as { settled?: string[] }).settled ?? jobs.map((j) => j.id));
     const lapsed = jobs.filter((j) => !settled.has(j.id)).map((j) => j.id);
-    if (lapsed.length > 0) this.rt.logger.info({ jobs: lapsed }, 'run finalized while its job had lapsed; the job completes when fetched again');
+    if (lapsed.length > 0) this.rt.logger.info({ jobs: lapsed }, 'run finalized while its job had lapsed; the job is deleted when fetched again');
     return runs;
   }
 }

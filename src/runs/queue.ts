@@ -24,7 +24,7 @@ export const HEARTBEAT_SECONDS = 10;
  * - `key_strict_fifo` with singletonKey = session id: runs of one session start in enqueue order
  *   and never overlap (a job that is active or in retry holds back its session's later jobs).
  *   A job left `failed` would hold them back forever, so agentpg never fails a run's job for good:
- *   a run that ends failed or cancelled COMPLETES its job (the failure lives in agentpg_runs), and
+ *   a run that ends (completed, failed or cancelled) DELETES its job (the failure lives in agentpg_runs), and
  *   the retry limit is effectively unlimited (agentpg bounds real attempts itself with
  *   agentpg_runs.attempts, see MAX_RUN_ATTEMPTS).
  * - expireInSeconds at pg-boss's 24 h maximum: liveness comes from heartbeats, not expiry.

@@ -23,7 +23,7 @@ import type { Runtime } from '../runtime.js';
  * - `finalized`: the COMMIT of the finalize transaction the run was ended in (finalizer.ts; runs of
  *   one worker that finish together share it): the last tool_result message, the final assistant
  *   message, its tokens, running → completed|failed|cancelled (info.state) and the pg-boss job
- *   completed, all or nothing per run.
+ *   deleted, all or nothing per run.
  *
  * Deliberately not steps: the model call and a tool's execution are effects outside the database.
  * A crash after one of them and before the next commit repeats it: the model call is made again

@@ -36,7 +36,7 @@ interface InFlight {
  * Executes runs on this instance. A loop of its own over pg-boss `fetch` (rather than `work()`),
  * so that: one fetch takes as many jobs as there are free slots (runConcurrency), each run then
  * proceeds independently; the queued → running claim commits WITH the fetch (one commit per
- * batch); a run's job is completed inside the run's final transaction; and one `touch` per
+ * batch); a run's job is deleted inside the run's final transaction; and one `touch` per
  * heartbeat refreshes every job in flight. Woken by the run state NOTIFY (a run queued, or a run
  * finished: the next run of that session may now start), with a slow poll as a backstop.
  */
@@ -198,7 +198,7 @@ export class RunWorker {
       // The run is already final (cancelled while queued, failed by cleanup) or gone: the job is
       // done, not executed.
       const stale = mine.filter((j) => !byRun.has(j.data.runId));
-      if (stale.length > 0) await rt.boss.complete(RUNS_QUEUE, stale.map(ref), null, { db });
+      if (stale.length > 0) await rt.boss.deleteJob(RUNS_QUEUE, stale.map(ref), { db });
       // The conversations of the claimed runs, read in this same transaction (it sees the prompts
       // the claim just stored). Tool calls can only exist for a run picked up before.
       const messages = await listMessagesOfSessions(client, [...new Set(runs.map((r) => r.sessionId))]);
@@ -236,10 +236,10 @@ export class RunWorker {
           // retry; the run stays `running` and is resumed from its last commit by the next claim.
           await rt.boss.fail(RUNS_QUEUE, job, { reason: 'handed back by instance', instanceId: rt.instanceId });
         } else if (outcome === 'lost') {
-          // The run was finalized by someone else (cleanup) while our job is still active: complete
+          // The run was finalized by someone else (cleanup) while our job is still active: delete
           // it, or its session stays blocked. Fenced: a job re-claimed elsewhere is left alone.
           const run = await getRun(rt.pool, exec.run.id);
-          if (!run || isTerminal(run.state)) await rt.boss.complete(RUNS_QUEUE, job, null);
+          if (!run || isTerminal(run.state)) await rt.boss.deleteJob(RUNS_QUEUE, job);
         }
       })
       .catch((err) => rt.reportError(err, `run ${exec.run.id} settle`))

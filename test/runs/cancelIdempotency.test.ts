@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineAgent, RunCancelledError, type AgentPG } from '../../src/index.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient, until } from './helpers.js';
+import { MODEL, recordRunJobs, startClient, until } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -15,6 +15,7 @@ beforeAll(async () => {
   const agents = [defineAgent({ name: 'chat', model: MODEL })];
   a = await startClient(db, fake, { agents });
   b = await startClient(db, fake, { agents });
+  await recordRunJobs(db);
 });
 afterAll(async () => {
   await b?.stop();
@@ -42,12 +43,12 @@ describe('cancel', () => {
     expect(elapsed).toBeLessThan(1000);
     await until(async () => fake.requests[0].aborted, (x) => x === true, 2000);
     expect(fake.stats.aborted).toBe(1);
-    // The job was completed with the run, so the session is not blocked.
+    // The job went with the run, so the session is not blocked.
     fake.enqueue({ text: 'next' });
     expect((await a.agent('chat').run(sessionId, 'again')).text).toBe('next');
   });
 
-  it('cancels a queued run directly (state cancelled, job completed, never executed)', async () => {
+  it('cancels a queued run directly (state cancelled, job deleted, never executed)', async () => {
     fake.reset();
     fake.enqueue({ text: 'first, slowly', latencyMs: 1500 });
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'queued-cancel' });
@@ -60,8 +61,8 @@ describe('cancel', () => {
     expect(after.startedAt).toBeNull();
     await expect(a.runs.result(second)).rejects.toBeInstanceOf(RunCancelledError);
     expect((await a.runs.wait(first)).state).toBe('completed');
-    const [job] = await db.query(`select state from agentpg_boss.job where id = (select job_id from agentpg_runs where id = $1)`, [second]);
-    expect(job.state).toBe('completed');
+    // Its job left the session's FIFO (deleted), so nothing waits behind it.
+    expect(await db.query(`select state from agentpg_boss.job where id = (select job_id from agentpg_runs where id = $1)`, [second])).toEqual([]);
     expect(fake.requests).toHaveLength(1);
     // Cancelling a finished run changes nothing.
     expect((await a.runs.cancel(first)).state).toBe('completed');
@@ -92,7 +93,7 @@ describe('idempotency', () => {
     await a.runs.wait(r1);
     const runs = await db.query(`select id from agentpg_runs where session_id = $1`, [sessionId]);
     expect(runs).toHaveLength(1);
-    const jobs = await db.query(`select id from agentpg_boss.job where singleton_key = $1`, [sessionId]);
+    const jobs = await db.query(`select job_id from test_run_jobs where singleton_key = $1`, [sessionId]);
     expect(jobs).toHaveLength(1);
     const messages = await db.query(`select id from agentpg_messages where session_id = $1 and role = 'user'`, [sessionId]);
     expect(messages).toHaveLength(1);

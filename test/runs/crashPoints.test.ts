@@ -168,7 +168,7 @@ const POINTS: CrashPoint[] = [
     at: 'finalized',
     async atCrash(db, runId) {
       expect(await runRow(db, runId)).toMatchObject({ state: 'completed', attempts: 1 });
-      expect(await jobOf(db, runId)).toBe('completed');
+      expect(await jobOf(db, runId)).toBeUndefined(); // deleted with the run's final transaction
     },
     resumeSteps: [],
     effects: BY_CHILD,
@@ -243,9 +243,10 @@ async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv,
   expect(fake.requests).toHaveLength(2);
   for (const r of fake.requests) assertValidForApi(r.body.messages as any);
 
-  // pg-boss: the run's job completed; nothing of the queue left active, retrying or failed.
-  expect(await jobOf(db, runId)).toBe('completed');
-  expect(await db.query(`select state::text as state from ${JOBS} where name = 'agentpg_runs' and state::text <> 'completed'`)).toEqual([]);
+  // pg-boss: the run's job went with its final transaction; nothing of the queue is left (no job
+  // active, retrying or failed).
+  expect(await jobOf(db, runId)).toBeUndefined();
+  expect(await db.query(`select state::text as state from ${JOBS} where name = 'agentpg_runs'`)).toEqual([]);
 
   // The second client resumed from the step after the crash, not earlier (tool results of the
   // same turn are stored concurrently: compared as a set).
@@ -296,7 +297,7 @@ describe.concurrent('a crash right after each durable step of a run', () => {
       expect((await calls(db, runId)).map((c) => c.state)).toEqual(['failed', 'failed']);
       expect(await effects(db)).toEqual([]);
       expect(fake.requests).toHaveLength(1);
-      expect(await jobOf(db, runId)).toBe('completed');
+      expect(await jobOf(db, runId)).toBeUndefined(); // deleted with the run's final transaction
     }), 240_000);
 
   it('a crash inside the enqueue transaction leaves nothing: no run, no job', () =>

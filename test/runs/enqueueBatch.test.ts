@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineAgent, NotFoundError, type AgentPG } from '../../src/index.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient, until } from './helpers.js';
+import { MODEL, recordRunJobs, startClient, until } from './helpers.js';
 
 // Group commit of enqueues (src/runs/enqueueBatcher.ts): concurrent calls share transactions, and
 // each call still behaves as if it had its own.
@@ -19,6 +19,7 @@ beforeAll(async () => {
   const agents = [defineAgent({ name: 'chat', model: MODEL })];
   a = await startClient(db, fake, { agents });
   b = await startClient(db, fake, { agents });
+  await recordRunJobs(db);
 });
 afterAll(async () => {
   await b?.stop();
@@ -50,14 +51,16 @@ describe('enqueue group commit', () => {
 
     const rows = await db.query<{ id: string; session_id: string; job_session: string | null }>(
       `select r.id, r.session_id, j.singleton_key as job_session
-         from agentpg_runs r left join agentpg_boss.job j on j.id = r.job_id
+         from agentpg_runs r left join test_run_jobs j on j.job_id = r.job_id and j.run_id = r.id
         where r.session_id = any($1::uuid[])
         order by r.session_id, r.started_at`,
       [sessions],
     );
     expect(rows).toHaveLength(200);
-    // Every run has its job, keyed by its session (the FIFO key).
+    // Every run had its job, keyed by its session (the FIFO key), and no run had two.
     expect(rows.every((r) => r.job_session === r.session_id)).toBe(true);
+    const [{ jobs }] = await db.query(`select count(*)::int as jobs from test_run_jobs where run_id = any($1::uuid[])`, [ids]);
+    expect(jobs).toBe(200);
     // Each session's runs started in the order their enqueue calls returned.
     for (const s of sessions) expect(rows.filter((r) => r.session_id === s).map((r) => r.id)).toEqual(returned.get(s));
     // A batch's runs share its transaction's start time (created_at = now()): fewer distinct start
@@ -100,7 +103,7 @@ describe('enqueue group commit', () => {
     const runs = await Promise.all(ids.map((id) => a.runs.wait(id, { timeoutMs: 30_000 })));
     expect(runs.every((r) => r.state === 'completed')).toBe(true);
     // Nothing of the failed calls was stored: 8 + 1 runs, one job each.
-    const stored = await db.query(`select r.id from agentpg_runs r join agentpg_boss.job j on j.id = r.job_id where r.session_id = any($1::uuid[])`, [sessions]);
+    const stored = await db.query(`select r.id from agentpg_runs r join test_run_jobs j on j.job_id = r.job_id where r.session_id = any($1::uuid[])`, [sessions]);
     expect(stored).toHaveLength(9);
   });
 
@@ -153,7 +156,7 @@ describe('enqueue group commit', () => {
     expect(new Set(results.slice(0, 4)).size).toBe(1);
     expect(new Set(results).size).toBe(3);
     await Promise.all(results.map((id) => a.runs.wait(id, { timeoutMs: 30_000 })));
-    const jobs = await db.query(`select id from agentpg_boss.job where singleton_key = $1`, [sessionId]);
+    const jobs = await db.query(`select job_id from test_run_jobs where singleton_key = $1`, [sessionId]);
     expect(jobs).toHaveLength(1);
     const runs = await db.query(`select id from agentpg_runs where session_id = $1`, [sessionId]);
     expect(runs).toHaveLength(1);

@@ -44,3 +44,22 @@ export function assertValidTranscript(messages: Array<{ role: string; content: a
     if (firstNonResult !== -1 && firstNonResult < lastResult) throw new Error(`tool_result blocks do not lead message ${i + 1}`);
   }
 }
+
+/**
+ * A run's pg-boss job is deleted when the run ends, so "one job per run" cannot be read from the
+ * job table afterwards. This records every job ever inserted into the runs queue (an AFTER INSERT
+ * trigger on pg-boss's job table, cloned to its partitions) in `test_run_jobs`, for tests that
+ * count jobs.
+ */
+export async function recordRunJobs(db: TestDatabase): Promise<void> {
+  await db.query(`create table if not exists test_run_jobs (job_id uuid, singleton_key text, run_id uuid)`);
+  await db.query(`create or replace function test_record_run_job() returns trigger language plpgsql as $$
+    begin
+      if new.name = 'agentpg_runs' then
+        insert into test_run_jobs values (new.id, new.singleton_key, (new.data->>'runId')::uuid);
+      end if;
+      return null;
+    end $$`);
+  await db.query(`drop trigger if exists test_record_run_job on agentpg_boss.job`);
+  await db.query(`create trigger test_record_run_job after insert on agentpg_boss.job for each row execute function test_record_run_job()`);
+}

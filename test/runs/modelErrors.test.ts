@@ -73,12 +73,13 @@ describe('model errors', () => {
     const err = await client.agent('chat').run(await newSession('400'), 'hi').catch((e) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect(err.run).toMatchObject({ errorType: 'invalid_request_error', errorMessage: 'messages: roles must alternate' });
-    // A failed run leaves the session usable: its job was completed, not failed.
+    // A failed run leaves the session usable: its job was deleted with it, not failed.
     fake.enqueue({ text: 'next one works' });
     const next = await client.agent('chat').run(err.run.sessionId, 'again');
     expect(next.text).toBe('next one works');
     const jobs = await db.query(`select state from agentpg_boss.job where singleton_key = $1`, [err.run.sessionId]);
-    expect(jobs.map((j) => j.state)).toEqual(['completed', 'completed']);
+    expect(jobs).toEqual([]);
+    expect(next.run.state).toBe('completed');
   });
 
   it('gives up on a persistent 529 after bounded attempts with error_type overloaded_error', async () => {

@@ -68,6 +68,7 @@ export async function finalizeRuns(tx: Queryable, runs: FinalRunUpdate[]): Promi
        update agentpg_runs r set
            state = v.state,
            finalized_at = clock_timestamp(),
+           state_changed_at = clock_timestamp(),
            response_text = coalesce(v.response_text, r.response_text),
            stop_reason = coalesce(v.stop_reason, r.stop_reason),
            error_message = v.error_message,
