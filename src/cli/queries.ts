@@ -55,7 +55,7 @@ export async function listRuns(db: pg.Pool, options: { state?: string; limit: nu
 export async function showRun(db: pg.Pool, id: string) {
   const { rows } = await db.query(`select * from agentpg_runs where id::text = $1`, [id]);
   if (rows.length === 0) return null;
-  // By session first: agentpg_messages_session_seq_idx (there is no index on run_id).
+  // By session first: agentpg_messages_pkey (session_id, seq) (there is no index on run_id).
   const messages = await db.query(
     `select seq, role, content, input_tokens, output_tokens, created_at from agentpg_messages
       where session_id = $2 and run_id = $1 order by seq`,

@@ -7,6 +7,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -39,7 +40,11 @@ export const sessions = pgTable(
   ],
 );
 
-/** One execution of an agent on a session: the state machine of seed 000 plus `queued`. */
+/**
+ * One execution of an agent on a session: the state machine of seed 000 plus `queued`.
+ * Storage: fillfactor 50 (migration runs_fillfactor; drizzle does not model it) so a run's claim
+ * is a HOT update and its finalize stays on the row's page.
+ */
 export const runs = pgTable(
   'agentpg_runs',
   {
@@ -125,7 +130,10 @@ export const runs = pgTable(
 export const messages = pgTable(
   'agentpg_messages',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    // The message's id (tool calls name their message by it). Unique by construction (random UUID)
+    // and not indexed: nothing looks a message up by id, and an index would cost a leaf insert per
+    // message (~72 WAL bytes); the primary key is (session_id, seq), below.
+    id: uuid('id').notNull().defaultRandom(),
     // Order within a session. Runs of one session never interleave, so identity order is message order.
     seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity().notNull(),
     sessionId: uuid('session_id').notNull(),
@@ -142,8 +150,9 @@ export const messages = pgTable(
   },
   (t) => [
     check('agentpg_messages_role_check', sql`${t.role} in ('user', 'assistant')`),
-    // Also serves a run's messages (session_id = the run's session, then filtered on run_id).
-    index('agentpg_messages_session_seq_idx').on(t.sessionId, t.seq),
+    // A session's messages in order; also serves a run's messages (session_id = the run's session,
+    // then filtered on run_id). The only index of the table.
+    primaryKey({ name: 'agentpg_messages_pkey', columns: [t.sessionId, t.seq] }),
   ],
 );
 
