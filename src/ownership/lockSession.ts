@@ -186,3 +186,12 @@ export class LockSession {
     this.heartbeatTimer = null;
   }
 }
+
+/**
+ * Every shard an instance believes it holds must show in pg_locks under its session's pid; a
+ * session with one that does not cannot prove its ownership and must be given up.
+ */
+export function sessionsNotProven(sessions: LockSession[], locks: Array<{ shard: number; pid: number }>): LockSession[] {
+  const seen = new Set(locks.map((l) => `${l.pid}:${l.shard}`));
+  return sessions.filter((s) => !s.lost && [...s.held].some((shard) => !s.releasing.has(shard) && !seen.has(`${s.pid}:${shard}`)));
+}

@@ -1,8 +1,9 @@
 import type { Runtime } from '../runtime.js';
 import { planBalance } from './balance.js';
-import { LockSession, type LossReason } from './lockSession.js';
+import { LockSession, sessionsNotProven, type LossReason } from './lockSession.js';
 import { newMetrics, observeRestore } from './metrics.js';
 import { LOCK_NAMESPACE } from './options.js';
+import { OrphanTracker } from './orphans.js';
 import { ACQUIRE_SHARDS_SQL } from './sql/acquireShards.js';
 import { PRUNE_LOG_SQL } from './sql/agentWrites.js';
 import { COUNT_ACTIVE_SQL, UNRUNNABLE_AGENTS_SQL } from './sql/claimAgents.js';
@@ -34,7 +35,7 @@ export class OwnershipManager {
   private readonly shardSession = new Map<number, LockSession>();
   private readonly agents: AgentSupervisor;
   private readonly releases = new Set<Promise<void>>();
-  private readonly freeSince = new Map<number, number>();
+  private readonly orphans: OrphanTracker;
   private readonly kinds: string[];
   private shardCount = 0;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -56,6 +57,8 @@ export class OwnershipManager {
   ) {
     this.kinds = [...rt.registry.longRunningKinds.keys()];
     this.tag = memberTag(rt.instanceId);
+    // Long enough that a live member below its share (it claims within a sweep) always wins.
+    this.orphans = new OrphanTracker(Math.max(5 * options.sweepIntervalMs, 2 * options.heartbeatIntervalMs, 3000));
     this.agents = new AgentSupervisor(rt, options, this.metrics, this.kinds, () => this.state === 'running', () => void this.kick());
   }
 
@@ -161,19 +164,10 @@ export class OwnershipManager {
     const { shardCount, members, locks } = await readSnapshot(pool);
     if (this.state !== 'running') return;
     this.shardCount = shardCount;
-    this.verifyHeld(locks);
+    for (const session of sessionsNotProven(this.sessions, locks)) session.markLost('lock_mismatch');
 
-    // Orphans: shards free in every snapshot for longer than the grace.
     const now = Date.now();
-    const locked = new Set(locks.map((l) => l.shard));
-    const orphans = new Set<number>();
-    // Long enough that a live member below its share (it claims within a sweep) always wins.
-    const grace = Math.max(5 * this.options.sweepIntervalMs, 2 * this.options.heartbeatIntervalMs, 3000);
-    for (let s = 0; s < this.shardCount; s++) {
-      if (locked.has(s)) this.freeSince.delete(s);
-      else if (!this.freeSince.has(s)) this.freeSince.set(s, now);
-      else if (now - this.freeSince.get(s)! >= grace) orphans.add(s);
-    }
+    const orphans = this.orphans.observe(this.shardCount, new Set(locks.map((l) => l.shard)), now);
 
     const mineActive = this.sessions.reduce((n, s) => n + s.activeCount, 0);
     const plan = planBalance({ shardCount: this.shardCount, members, me: this.tag, locks, mineActive, orphans });
@@ -202,23 +196,6 @@ export class OwnershipManager {
       await pool.query(PRUNE_LOG_SQL, [this.options.logRetentionMs]).catch((err) => this.rt.reportError(err, 'ownership log prune'));
     }
     this.updateGauges();
-  }
-
-  /**
-   * Every shard this instance believes it holds must show in pg_locks under its session's pid; if
-   * not, ownership cannot be proven and the session is given up.
-   */
-  private verifyHeld(locks: Array<{ shard: number; pid: number }>): void {
-    const seen = new Set(locks.map((l) => `${l.pid}:${l.shard}`));
-    for (const s of this.sessions) {
-      if (s.lost) continue;
-      for (const shard of s.held) {
-        if (!s.releasing.has(shard) && !seen.has(`${s.pid}:${shard}`)) {
-          s.markLost('lock_mismatch');
-          break;
-        }
-      }
-    }
   }
 
   private async openSession(): Promise<LockSession> {
@@ -269,7 +246,7 @@ export class OwnershipManager {
     for (const s of got) {
       session.held.add(s);
       this.shardSession.set(s, session);
-      this.freeSince.delete(s);
+      this.orphans.taken(s);
     }
     try {
       await session.query(ACQUIRE_SHARDS_SQL, [this.rt.instanceId, got]);

@@ -301,7 +301,7 @@ export class RunExecution {
   /**
    * Ends the run: remaining stream events, the last messages (pending tool results, the final
    * assistant message, results for tool calls that will never run), open tool calls closed, the
-   * guarded running → final UPDATE and the pg-boss job completed, in ONE transaction shared with
+   * guarded running → final UPDATE and the pg-boss job deleted, in ONE transaction shared with
    * the runs that finish at the same moment on this worker (finalizer.ts: group commit). Durable at
    * that transaction's COMMIT, all or nothing, which finalize() waits for: step `finalized`.
    */

@@ -14,7 +14,7 @@ export const MAX_FINALIZE_BATCH = 100;
 /** Everything one execution's end writes: its final UPDATE, messages, tool calls to close, job. */
 export interface FinalizeRequest extends FinalRunUpdate {
   sessionId: string;
-  /** The pg-boss job attempt this execution fetched; completed with the run. */
+  /** The pg-boss job attempt this execution fetched; deleted with the run. */
   job: JobAttempt;
   /** Stored after the final UPDATE, in this order (pending tool results, final assistant message...). */
   messages: NewMessage[];
@@ -36,7 +36,7 @@ interface Waiting {
  * in flight a request starts its transaction at once: no added latency when idle.
  *
  * Transparent to each execution: finalize() resolves only after the COMMIT that made ITS final
- * state durable, and a run's pieces (final state, messages, closed tool calls, completed job) are
+ * state durable, and a run's pieces (final state, messages, closed tool calls, deleted job) are
  * in that one transaction, all or nothing.
  */
 export class RunFinalizer {

@@ -32,13 +32,17 @@ export function createMetrics(agentpg: AgentPG, pool: pg.Pool): Metrics {
 
   new client.Gauge({
     name: 'agentpg_runs',
-    help: 'Runs by state (whole cluster)',
+    help: 'Runs by state (whole cluster): queued and running now; completed, failed and cancelled in the last hour',
     labelNames: ['state'],
     registers: [registry],
     async collect() {
       this.reset();
+      // Both halves read an index (agentpg_runs_active_idx, agentpg_runs_finished_idx): a scrape
+      // must not scan a table that keeps every run ever made.
       const { rows } = await pool.query<{ state: string; n: number }>(
-        `select state, count(*)::int as n from agentpg_runs group by state`,
+        `select state, count(*)::int as n from agentpg_runs where finalized_at is null group by state
+         union all
+         select state, count(*)::int as n from agentpg_runs where finalized_at > now() - interval '1 hour' group by state`,
       );
       for (const state of ['queued', 'running', 'completed', 'failed', 'cancelled']) {
         this.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
