@@ -25,7 +25,10 @@ describe('TCP proxy (echo server)', () => {
   let echo: net.Server;
   let proxy: TcpProxy;
   beforeAll(async () => {
-    echo = net.createServer((s) => s.on('data', (b) => s.write(b)));
+    echo = net.createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (b) => s.write(b));
+    });
     echo.listen(0, '127.0.0.1');
     await once(echo, 'listening');
     proxy = await startTcpProxy({ host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port });
@@ -77,7 +80,37 @@ describe('TCP proxy (echo server)', () => {
     await closed;
     expect(proxy.connections).toBe(0);
   });
+
+  it('stall() silences the connections open now, while a new connection gets through', async () => {
+    const old = net.connect(proxy.port, '127.0.0.1');
+    await once(old, 'connect');
+    old.write('x');
+    expect(await nextData(old, 5000)).toBe('x');
+    proxy.stall();
+    old.write('y');
+    expect(await nextData(old, 300)).toBeNull();
+    const fresh = net.connect(proxy.port, '127.0.0.1');
+    await once(fresh, 'connect');
+    fresh.write('z');
+    expect(await nextData(fresh, 5000)).toBe('z');
+    old.destroy();
+    fresh.destroy();
+  });
+
+  it('refuse() closes new connections at once and restore() accepts them again', async () => {
+    proxy.refuse();
+    const refused = net.connect(proxy.port, '127.0.0.1');
+    refused.on('error', () => {});
+    await once(refused, 'close');
+    proxy.restore();
+    const s = net.connect(proxy.port, '127.0.0.1');
+    await once(s, 'connect');
+    s.write('ok');
+    expect(await nextData(s, 5000)).toBe('ok');
+    s.destroy();
+  });
 });
+
 
 describe('TCP proxy in front of Postgres', () => {
   let db: TestDatabase;
@@ -108,53 +141,6 @@ describe('TCP proxy in front of Postgres', () => {
     proxy.thaw();
     expect((await q).rows[0].x).toBe(2);
     await client.end();
-  });
-});
-
-describe('TCP proxy: stalled and refused connections', () => {
-  let echo: net.Server;
-  let proxy: TcpProxy;
-  beforeAll(async () => {
-    echo = net.createServer((s) => {
-      s.on('error', () => {});
-      s.on('data', (b) => s.write(b));
-    });
-    echo.listen(0, '127.0.0.1');
-    await once(echo, 'listening');
-    proxy = await startTcpProxy({ host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port });
-  });
-  afterAll(async () => {
-    await proxy.close();
-    echo.close();
-  });
-
-  it('stall() silences the connections open now, while a new connection gets through', async () => {
-    const old = net.connect(proxy.port, '127.0.0.1');
-    await once(old, 'connect');
-    old.write('x');
-    expect(await nextData(old, 5000)).toBe('x');
-    proxy.stall();
-    old.write('y');
-    expect(await nextData(old, 300)).toBeNull();
-    const fresh = net.connect(proxy.port, '127.0.0.1');
-    await once(fresh, 'connect');
-    fresh.write('z');
-    expect(await nextData(fresh, 5000)).toBe('z');
-    old.destroy();
-    fresh.destroy();
-  });
-
-  it('refuse() closes new connections at once and restore() accepts them again', async () => {
-    proxy.refuse();
-    const refused = net.connect(proxy.port, '127.0.0.1');
-    refused.on('error', () => {});
-    await once(refused, 'close');
-    proxy.restore();
-    const s = net.connect(proxy.port, '127.0.0.1');
-    await once(s, 'connect');
-    s.write('ok');
-    expect(await nextData(s, 5000)).toBe('ok');
-    s.destroy();
   });
 });
 
