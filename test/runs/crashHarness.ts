@@ -115,6 +115,7 @@ export function withCrashEnv(fn: (env: CrashEnv) => Promise<void>): Promise<void
     const db = await createTestDatabase();
     const fake = await startFakeAnthropic({ responder: crashPointModel });
     const toolPool = new pg.Pool({ connectionString: db.url, max: 2 });
+    toolPool.on('error', () => {}); // see steps.test.ts: end() resolves before the sockets close
     const children: Child[] = [];
     const clients: AgentPG[] = [];
     try {

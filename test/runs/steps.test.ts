@@ -18,6 +18,9 @@ beforeAll(async () => {
   await db.query(SIDE_EFFECTS_DDL);
   fake = await startFakeAnthropic({ responder: crashPointModel });
   toolPool = new pg.Pool({ connectionString: db.url, max: 2 });
+  // pool.end() resolves before its sockets close: the database's DROP ... FORCE may still
+  // terminate one, which an idle client reports as a pool 'error'.
+  toolPool.on('error', () => {});
   client = await startClient(db, fake, {
     agents: crashPointAgents,
     tools: crashPointTools(toolPool, 'one'),
