@@ -3,10 +3,9 @@
  * (C = runConcurrency: 2,000; 300 quick) is enqueued first by a separate instance with
  * runConcurrency 1 (the latency metrics' helper when it ran), which is stopped before the
  * measured instance starts, so the enqueue rate does not limit it and its CPU is not measured.
- * Then `ANALYZE`: the backlog lands in a queue partition that autovacuum has not analyzed yet
- * (it checks each database once a minute), and pg-boss's key_strict_fifo fetch planned without
- * statistics is a nested loop over every queued job (8-11 s per fetch of 50 with 12,000 queued,
- * 36-67 ms once analyzed); a live system has statistics, so the benchmark gives it them.
+ * No ANALYZE by the harness: agentpg analyzes the runs queue's job table when it creates it
+ * (src/runs/queue.ts), without which pg-boss's key_strict_fifo fetch over a fresh backlog was a
+ * nested loop over every queued job (8-11 s per fetch of 50 with 12,000 queued).
  *
  * - in_flight: the peak number of model requests open at the fake model at once (sampled every
  *   10 ms in the model process) while the measured instance ran.
@@ -72,8 +71,6 @@ export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase, h
     await enqueuer.request({ type: 'enqueueMany', agent: 'bench', count: n, sessions: n, concurrency: 32, prompt: 'Say ok.' }, 600_000);
     await enqueuer.request({ type: 'stop' }, 60_000).catch(() => enqueuer.kill());
     await enqueuer.wait();
-    // What autovacuum would have done by now on a live system (see the header).
-    await db.query('analyze');
 
     ctx.log(`concurrency: one instance, runConcurrency ${target}`);
     await ctx.model.request({ type: 'resetPeak' });
