@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimRuns } from '../../src/runs/sql/claimRuns.js';
 import { runsChangedSince } from '../../src/events/sql/runsChangedSince.js';
+import { defineAgent } from '../../src/index.js';
+import { startFakeAnthropic } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { MODEL, startClient } from '../runs/helpers.js';
 
 // The WAL-saving shape of agentpg_runs / agentpg_messages (src/db/schema/runs.ts): no foreign keys
 // on messages and tool calls (triggers cascade deletes), a claim that is a HOT update, no BEFORE
@@ -84,6 +87,42 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
       await client.query('commit');
     } finally {
       client.release();
+    }
+  });
+
+  it('a fetch batch of claims in one transaction stays HOT (fillfactor leaves room on each page)', async () => {
+    const session = await newSession();
+    const runs: string[] = [];
+    for (let i = 0; i < 40; i++) runs.push(await newRun(session, `prompt ${i}`));
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      expect(await claimRuns(client, runs, 'i1')).toHaveLength(40);
+      const { rows } = await client.query(`select n_tup_upd, n_tup_hot_upd from pg_stat_xact_user_tables where relname = 'agentpg_runs'`);
+      // With full pages (fillfactor 100) most of these would move to another page: not HOT.
+      // (The counts may include this backend's earlier, not yet flushed, HOT claim.)
+      expect(Number(rows[0].n_tup_upd)).toBeGreaterThanOrEqual(40);
+      expect(rows[0].n_tup_hot_upd).toBe(rows[0].n_tup_upd);
+      await client.query('commit');
+    } finally {
+      client.release();
+    }
+  });
+
+  it("the runs queue's job table is created analyzed and with room for the fetch's update", async () => {
+    const fake = await startFakeAnthropic();
+    const client = await startClient(db, fake, { agents: [defineAgent({ name: 'a', model: MODEL })] });
+    try {
+      const [table] = await db.query(
+        `select c.reloptions, c.reltuples from pg_class c
+           join agentpg_boss.queue q on q.table_name = c.relname
+          where q.name = 'agentpg_runs' and c.relnamespace = 'agentpg_boss'::regnamespace`,
+      );
+      expect(table.reloptions).toContain('fillfactor=50');
+      expect(table.reltuples).toBeGreaterThanOrEqual(0); // -1: never analyzed
+    } finally {
+      await client.stop();
+      await fake.close();
     }
   });
 
