@@ -77,12 +77,14 @@ export async function ensureRunsQueue(boss: PgBoss, db: Queryable): Promise<void
     await boss.createQueue(RUNS_QUEUE, RUNS_QUEUE_OPTIONS);
     const created = await boss.getQueue(RUNS_QUEUE);
     if (created?.table) {
-      const table = `${PGBOSS_SCHEMA}.${quoteIdent(created.table)}`;
-      await db.query(`alter table ${table} set (fillfactor = ${JOB_TABLE_FILLFACTOR})`);
-      await db.query(`analyze ${table}`);
+      await setJobTableFillfactor(db, created.table);
+      await db.query(`analyze ${PGBOSS_SCHEMA}.${quoteIdent(created.table)}`);
     }
     return;
   }
+  // A queue created by an earlier version: give its table the fillfactor too (checked first: the
+  // ALTER takes a brief exclusive lock, not worth taking at every start).
+  if (existing.table) await setJobTableFillfactor(db, existing.table, { onlyIfMissing: true });
   const o = RUNS_QUEUE_OPTIONS;
   if (
     existing.retryLimit !== o.retryLimit ||
@@ -100,6 +102,18 @@ export async function ensureRunsQueue(boss: PgBoss, db: Queryable): Promise<void
       deleteAfterSeconds: o.deleteAfterSeconds,
     });
   }
+}
+
+async function setJobTableFillfactor(db: Queryable, tableName: string, options: { onlyIfMissing?: boolean } = {}): Promise<void> {
+  if (options.onlyIfMissing) {
+    const { rows } = await db.query<{ set: boolean }>(
+      `select coalesce($2 = any(c.reloptions), false) as set
+         from pg_class c where c.relnamespace = $1::regnamespace and c.relname = $3`,
+      [PGBOSS_SCHEMA, `fillfactor=${JOB_TABLE_FILLFACTOR}`, tableName],
+    );
+    if (rows[0]?.set !== false) return; // already set, or no such table
+  }
+  await db.query(`alter table ${PGBOSS_SCHEMA}.${quoteIdent(tableName)} set (fillfactor = ${JOB_TABLE_FILLFACTOR})`);
 }
 
 function quoteIdent(name: string): string {

@@ -111,17 +111,28 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
 
   it("the runs queue's job table is created analyzed and with room for the fetch's update", async () => {
     const fake = await startFakeAnthropic();
-    const client = await startClient(db, fake, { agents: [defineAgent({ name: 'a', model: MODEL })] });
+    const jobTable = async () =>
+      (
+        await db.query(
+          `select c.relname, c.reloptions, c.reltuples from pg_class c
+             join agentpg_boss.queue q on q.table_name = c.relname
+            where q.name = 'agentpg_runs' and c.relnamespace = 'agentpg_boss'::regnamespace`,
+        )
+      )[0];
+    const agents = [defineAgent({ name: 'a', model: MODEL })];
     try {
-      const [table] = await db.query(
-        `select c.reloptions, c.reltuples from pg_class c
-           join agentpg_boss.queue q on q.table_name = c.relname
-          where q.name = 'agentpg_runs' and c.relnamespace = 'agentpg_boss'::regnamespace`,
-      );
+      const first = await startClient(db, fake, { agents });
+      const table = await jobTable();
+      await first.stop();
       expect(table.reloptions).toContain('fillfactor=50');
       expect(table.reltuples).toBeGreaterThanOrEqual(0); // -1: never analyzed
+      // A queue table from before (no fillfactor) gets it at the next start.
+      await db.query(`alter table agentpg_boss."${table.relname}" reset (fillfactor)`);
+      expect((await jobTable()).reloptions).toBeNull();
+      const second = await startClient(db, fake, { agents });
+      await second.stop();
+      expect((await jobTable()).reloptions).toContain('fillfactor=50');
     } finally {
-      await client.stop();
       await fake.close();
     }
   });
