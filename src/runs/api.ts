@@ -6,6 +6,7 @@ import { RUNS_QUEUE } from './queue.js';
 import { isTerminal, isUuid } from './rows.js';
 import { getRun } from './sql/getRun.js';
 import { requestCancel } from './sql/requestCancel.js';
+import { readReplay, withoutReplayed } from './streamReplay.js';
 import { getSession, insertSession, listSessionMessages, type StoredMessage } from './sql/sessions.js';
 import type { EnqueueOptions, NewSessionOptions, Run, RunEvent, RunResult, Session, WaitOptions } from './types.js';
 
@@ -128,19 +129,22 @@ export class RunsApi {
 
   /**
    * Live events of a run, from any instance: `state` first, then text deltas (buffered ~50 ms),
-   * tool calls and results, state changes, and `end` with the final run. Events sent before the
-   * subscription are not replayed (the messages are in agentpg_messages).
+   * tool calls and results, state changes, and `end` with the final run. With `replay: true`, the
+   * run's stored turns come right after `state` as the events they were streamed as (a subscriber
+   * that reconnects mid-run sees the whole run; only the text the turn in progress streamed before
+   * the subscription is missing: it is not stored until the model call returns). Without it,
+   * events sent before the subscription are not shown.
    */
-  stream(runId: string, options: { signal?: AbortSignal } = {}): AsyncIterable<RunEvent> {
+  stream(runId: string, options: { signal?: AbortSignal; replay?: boolean } = {}): AsyncIterable<RunEvent> {
     const self = this;
     return {
       [Symbol.asyncIterator]() {
-        return self.openStream(runId, options.signal);
+        return self.openStream(runId, options.signal, options.replay ?? false);
       },
     };
   }
 
-  private openStream(runId: string, signal?: AbortSignal): AsyncIterator<RunEvent> {
+  private openStream(runId: string, signal: AbortSignal | undefined, replay: boolean): AsyncIterator<RunEvent> {
     const rt = this.rt();
     const channels = this.channels();
     const queue: RunEvent[] = [];
@@ -184,19 +188,22 @@ export class RunsApi {
       offs.push(channels.onResync(() => void finishWith().catch(() => {})));
       const run = await getRun(rt.pool, runId);
       if (!run) throw new NotFoundError('run', runId);
+      const history = replay ? await readReplay(rt.pool, run) : null;
       if (isTerminal(run.state)) {
-        // Already over: the row is the whole story (late notifications of it are dropped).
+        // Already over: the row (and the stored turns) are the whole story (late notifications of
+        // it are dropped).
         queue.length = 0;
-        queue.push({ type: 'state', state: run.state }, { type: 'end', run });
+        queue.push({ type: 'state', state: run.state }, ...(history?.events ?? []), { type: 'end', run });
         ended = true;
         close();
         return;
       }
       // The current state leads; notifications queued meanwhile that it supersedes are dropped.
       const current = RANK[run.state];
-      const later = queue.filter((e) => e.type !== 'state' || RANK[e.state] > current);
+      const newer = queue.filter((e) => e.type !== 'state' || RANK[e.state] > current);
+      const later = history ? withoutReplayed(newer, history) : newer;
       queue.length = 0;
-      queue.push({ type: 'state', state: run.state }, ...later);
+      queue.push({ type: 'state', state: run.state }, ...(history?.events ?? []), ...later);
       shownRank = Math.max(shownRank, current);
     })().catch((err) => {
       failure = err;

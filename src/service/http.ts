@@ -158,7 +158,9 @@ export function createHttpApp(client: AgentPG, metrics: Metrics, options: HttpOp
     return streamSSE(c, async (stream) => {
       const abort = new AbortController();
       stream.onAbort(() => abort.abort());
-      for await (const event of client.runs.stream(id, { signal: abort.signal })) {
+      // ?replay=1: the run's stored turns first (a browser reconnecting mid-run).
+      const replay = ['1', 'true'].includes(c.req.query('replay') ?? '');
+      for await (const event of client.runs.stream(id, { signal: abort.signal, replay })) {
         await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
       }
     });

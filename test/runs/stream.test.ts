@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { defineAgent, defineTool, type AgentPG, type RunEvent } from '../../src/index.js';
 import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient } from './helpers.js';
+import { withoutReplayed } from '../../src/runs/streamReplay.js';
+import { MODEL, startClient, until } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -106,7 +107,11 @@ describe('runs.stream()', () => {
     const runId = await a.agent('chat').enqueue(sessionId, 'say a lot');
     const events = await collect(b, runId);
     expect(texts(events)).toBe(big);
-    const mine = rawPayloads.filter((p) => JSON.parse(p).r === runId);
+    // The raw listener is another connection: its copies may land a moment after the client's.
+    const mine = await until(
+      async () => rawPayloads.filter((p) => JSON.parse(p).r === runId),
+      (m) => m.map((p) => JSON.parse(p).e.text ?? '').join('') === big,
+    );
     expect(mine.length).toBeGreaterThan(5);
     for (const p of mine) expect(Buffer.byteLength(p)).toBeLessThan(8000);
     // Payloads carry ids, sequence numbers and events only.
@@ -120,5 +125,60 @@ describe('runs.stream()', () => {
     const { run } = await a.agent('chat').run(sessionId, 'hi');
     const events = await collect(b, run.id);
     expect(events.map((e) => e.type)).toEqual(['state', 'end']);
+  });
+
+  it('replays the stored turns to a subscriber that comes mid-run, then goes on live, nothing twice', async () => {
+    fake.reset();
+    const finalText = 'Noted, milk it is. '.repeat(6);
+    fake.enqueue(
+      { text: 'Taking a note.', toolUses: [{ id: 'toolu_replay1', name: 'note', input: { text: 'milk' } }] },
+      { text: finalText, latencyMs: 1500, chunkDelayMs: 10 },
+    );
+    const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'replay' });
+    const runId = await a.agent('chat').enqueue(sessionId, 'remember milk');
+    // Subscribe once the first turn and its tool result are stored, while the second call waits.
+    await until(
+      () => db.query(`select state from agentpg_tool_calls where run_id = $1`, [runId]),
+      (rows) => rows[0]?.state === 'succeeded',
+    );
+    const events: RunEvent[] = [];
+    for await (const ev of b.runs.stream(runId, { replay: true })) events.push(ev);
+    expect(events[0]).toEqual({ type: 'state', state: 'running' });
+    expect(events[1]).toEqual({ type: 'text_delta', text: 'Taking a note.' });
+    expect(events[2]).toEqual({ type: 'tool_call', toolUseId: 'toolu_replay1', name: 'note', input: { text: 'milk' } });
+    expect(events[3]).toEqual({ type: 'tool_result', toolUseId: 'toolu_replay1', name: 'note', isError: false, output: 'noted: milk' });
+    expect(texts(events)).toBe('Taking a note.' + finalText);
+    expect(events.filter((e) => e.type === 'tool_call' || e.type === 'tool_result')).toHaveLength(2);
+    expect(events.at(-1)).toMatchObject({ type: 'end', run: { state: 'completed' } });
+    // Without replay the same subscription starts at the live edge.
+    const late: RunEvent[] = [];
+    for await (const ev of b.runs.stream(runId)) late.push(ev);
+    expect(late.map((e) => e.type)).toEqual(['state', 'end']);
+  });
+
+  it('replays the whole of a finished run between its state and its end', async () => {
+    fake.reset();
+    fake.enqueue({ text: 'Let me note.', toolUses: [{ id: 'toolu_replay2', name: 'note', input: { text: 'eggs' } }] }, { text: 'Done.' });
+    const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'replay-done' });
+    const { run } = await a.agent('chat').run(sessionId, 'remember eggs');
+    const events: RunEvent[] = [];
+    for await (const ev of a.runs.stream(run.id, { replay: true })) events.push(ev);
+    expect(events.map((e) => e.type)).toEqual(['state', 'text_delta', 'tool_call', 'tool_result', 'text_delta', 'end']);
+    expect(texts(events)).toBe('Let me note.Done.');
+  });
+});
+
+describe('withoutReplayed', () => {
+  it('drops live tool events the replay has and the text before the last of them, keeps the turn in progress', () => {
+    const replay = { events: [], toolCalls: new Set(['x']), toolResults: new Set(['x']) };
+    const live: RunEvent[] = [
+      { type: 'text_delta', text: 'stored turn, tail' },
+      { type: 'tool_call', toolUseId: 'x', name: 'note', input: {} },
+      { type: 'tool_result', toolUseId: 'x', name: 'note', isError: false, output: 'ok' },
+      { type: 'text_delta', text: 'turn in progress' },
+      { type: 'tool_call', toolUseId: 'y', name: 'note', input: {} },
+    ];
+    expect(withoutReplayed(live, replay)).toEqual([live[3], live[4]]);
+    expect(withoutReplayed(live, { events: [], toolCalls: new Set(), toolResults: new Set() })).toEqual(live);
   });
 });
