@@ -2,16 +2,18 @@
  * The throughput baseline: bare pg-boss jobs whose handler makes the same model call through the
  * same SDK (same client options) and stores nothing. pg-boss is configured as agentpg configures
  * it (src/client.ts constructor options, src/runs/queue.ts queue options, the same schema), and
- * holds as many jobs in flight as agentpg's runConcurrency. The one deliberate difference: agentpg
+ * holds as many jobs in flight as agentpg's runConcurrency; its queue table gets the same tuning
+ * as agentpg's (fillfactor, ANALYZE: tuneNewJobTable). The one deliberate difference: agentpg
  * wakes its workers with its own NOTIFY (the run state trigger) and sets the queue's pg-boss
  * `notify` off; a bare pg-boss user turns pg-boss's own `notify` on instead.
  *
  * Env BENCH_BASELINE (JSON): { databaseUrl, modelUrl, queue, concurrency }.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { PGBOSS_SCHEMA } from '../../src/db/migrate.js';
-import { RUNS_QUEUE_OPTIONS } from '../../src/runs/queue.js';
+import { RUNS_QUEUE_OPTIONS, tuneNewJobTable } from '../../src/runs/queue.js';
 
 const cfg = JSON.parse(process.env.BENCH_BASELINE ?? '{}') as {
   databaseUrl: string;
@@ -38,7 +40,18 @@ boss.on('error', () => {});
 const anthropic = new Anthropic({ apiKey: 'bench', baseURL: cfg.modelUrl, maxRetries: 0, timeout: 600_000 });
 
 await boss.start();
-if (!(await boss.getQueue(cfg.queue))) await boss.createQueue(cfg.queue, { ...RUNS_QUEUE_OPTIONS, notify: true });
+if (!(await boss.getQueue(cfg.queue))) {
+  await boss.createQueue(cfg.queue, { ...RUNS_QUEUE_OPTIONS, notify: true });
+  // The same table tuning agentpg gives its runs queue (fillfactor, statistics): the baseline is
+  // pg-boss at its best on this queue, not a slower one.
+  const table = (await boss.getQueue(cfg.queue))?.table;
+  if (table) {
+    const db = new pg.Client({ connectionString: cfg.databaseUrl });
+    await db.connect();
+    await tuneNewJobTable(db, table);
+    await db.end();
+  }
+}
 
 await boss.work<{ prompt: string }>(
   cfg.queue,

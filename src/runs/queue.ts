@@ -76,10 +76,7 @@ export async function ensureRunsQueue(boss: PgBoss, db: Queryable): Promise<void
   if (!existing) {
     await boss.createQueue(RUNS_QUEUE, RUNS_QUEUE_OPTIONS);
     const created = await boss.getQueue(RUNS_QUEUE);
-    if (created?.table) {
-      await setJobTableFillfactor(db, created.table);
-      await db.query(`analyze ${PGBOSS_SCHEMA}.${quoteIdent(created.table)}`);
-    }
+    if (created?.table) await tuneNewJobTable(db, created.table);
     return;
   }
   // A queue created by an earlier version: give its table the fillfactor too (checked first: the
@@ -102,6 +99,12 @@ export async function ensureRunsQueue(boss: PgBoss, db: Queryable): Promise<void
       deleteAfterSeconds: o.deleteAfterSeconds,
     });
   }
+}
+
+/** A fresh queue table: fillfactor (JOB_TABLE_FILLFACTOR) and statistics (ensureRunsQueue says why). */
+export async function tuneNewJobTable(db: Queryable, tableName: string): Promise<void> {
+  await setJobTableFillfactor(db, tableName);
+  await db.query(`analyze ${PGBOSS_SCHEMA}.${quoteIdent(tableName)}`);
 }
 
 async function setJobTableFillfactor(db: Queryable, tableName: string, options: { onlyIfMissing?: boolean } = {}): Promise<void> {
