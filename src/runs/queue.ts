@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { PgBoss, Queue } from 'pg-boss';
 import { PGBOSS_SCHEMA } from '../db/migrate.js';
 import type { Queryable } from './db.js';
@@ -104,7 +105,7 @@ export async function ensureRunsQueue(boss: PgBoss, db: Queryable): Promise<void
 /** A fresh queue table: fillfactor (JOB_TABLE_FILLFACTOR) and statistics (ensureRunsQueue says why). */
 export async function tuneNewJobTable(db: Queryable, tableName: string): Promise<void> {
   await setJobTableFillfactor(db, tableName);
-  await db.query(`analyze ${PGBOSS_SCHEMA}.${quoteIdent(tableName)}`);
+  await db.query(`analyze ${PGBOSS_SCHEMA}.${pg.escapeIdentifier(tableName)}`);
 }
 
 async function setJobTableFillfactor(db: Queryable, tableName: string, options: { onlyIfMissing?: boolean } = {}): Promise<void> {
@@ -116,9 +117,5 @@ async function setJobTableFillfactor(db: Queryable, tableName: string, options: 
     );
     if (rows[0]?.set !== false) return; // already set, or no such table
   }
-  await db.query(`alter table ${PGBOSS_SCHEMA}.${quoteIdent(tableName)} set (fillfactor = ${JOB_TABLE_FILLFACTOR})`);
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
+  await db.query(`alter table ${PGBOSS_SCHEMA}.${pg.escapeIdentifier(tableName)} set (fillfactor = ${JOB_TABLE_FILLFACTOR})`);
 }

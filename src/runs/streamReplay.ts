@@ -1,4 +1,5 @@
 import type { Queryable } from './db.js';
+import { listRunMessages } from './sql/sessions.js';
 import { listToolCallsOfRuns } from './sql/toolCalls.js';
 import type { Run, RunEvent } from './types.js';
 
@@ -16,11 +17,7 @@ export interface Replay {
 }
 
 export async function readReplay(db: Queryable, run: Run): Promise<Replay> {
-  // By (session_id, run_id): agentpg_messages_pkey starts with session_id.
-  const { rows } = await db.query<{ role: string; content: any[] }>(
-    `select role, content from agentpg_messages where session_id = $1 and run_id = $2 order by seq`,
-    [run.sessionId, run.id],
-  );
+  const rows = await listRunMessages(db, run.sessionId, run.id);
   // Read after the messages: a result stored in between belongs to a tool_use already read, or to
   // one that is not (then it is left to the live stream, like the tool_use itself).
   const calls = (await listToolCallsOfRuns(db, [run.id])).get(run.id) ?? [];

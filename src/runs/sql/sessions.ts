@@ -57,6 +57,16 @@ export async function listMessagesOfSessions(db: Queryable, sessionIds: string[]
   return out;
 }
 
+/** The messages of one run in order (by session first: agentpg_messages_pkey is (session_id, seq)). */
+export async function listRunMessages(db: Queryable, sessionId: string, runId: string): Promise<StoredMessage[]> {
+  const { rows } = await db.query(
+    `select id, seq, session_id, run_id, role, content, stop_reason, input_tokens, output_tokens, created_at
+       from agentpg_messages where session_id = $1 and run_id = $2 order by seq`,
+    [sessionId, runId],
+  );
+  return rows.map(mapMessage);
+}
+
 function mapMessage(r: Record<string, any>): StoredMessage {
   return {
     id: r.id,
