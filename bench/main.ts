@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only a,b] [--database-url URL] [--out FILE]`
+ * `npm run bench [-- --quick] [--only a,b] [--database-url URL] [--out FILE] [--soak-rows N]`
  *
  * Measures agentpg against its baselines in one run and writes bench/results/latest.json (plus
  * latest.md, the table as Markdown). Every metric runs in a fresh database of its own; the
@@ -12,32 +12,97 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Child, killAllChildren, onShutdown } from './lib/child.js';
-import { BENCH_DIR, WORKER_SOURCES, useWorkerScripts, workerScript, type BenchContext, type MetricResult } from './lib/context.js';
+import {
+  BENCH_DIR,
+  WORKER_SOURCES,
+  useWorkerScripts,
+  workerScript,
+  type BenchContext,
+  type MetricResult,
+} from './lib/context.js';
 import { bundleWorkers } from './lib/bundle.js';
-import { createBenchDatabase, externalServer, startOwnServer, type BenchDatabase, type BenchServer } from './lib/database.js';
-import { formatMarkdown, formatTable, tableRows, type BenchResults } from './lib/report.js';
+import {
+  createBenchDatabase,
+  externalServer,
+  startOwnServer,
+  type BenchDatabase,
+  type BenchServer,
+} from './lib/database.js';
+import { comparisonLines, formatMarkdown, formatTable, tableRows, type BenchResults } from './lib/report.js';
+import { measureBatchMode } from './metrics/batchMode.js';
+import { measureCacheReadShare } from './metrics/cacheReadShare.js';
+import { measureRateLimited } from './metrics/rateLimited.js';
+import { measureCitus } from './metrics/citus.js';
+import { measureChildRunStart } from './metrics/childRunStart.js';
+import { measureRunFailover } from './metrics/runFailover.js';
 import { measureConcurrency } from './metrics/concurrency.js';
+import { measureEnqueueInTx } from './metrics/enqueueInTx.js';
 import { measureFailover } from './metrics/failover.js';
 import { measureEnqueueToStart, measureEventLatency, startLatencyHelper } from './metrics/latency.js';
 import { measureOwnershipScale, measureRss } from './metrics/ownershipScale.js';
+import { measureSessionScaling } from './metrics/sessionScaling.js';
+import { measureSoak, soakLines, SOAK_ROWS_DEFAULT, type SoakValue } from './metrics/soak.js';
 import { measureThroughput } from './metrics/throughput.js';
+import { measureResumeAfterDecision, measureWaitingRuns } from './metrics/waits.js';
 
-const METRICS = ['throughput', 'enqueue_to_start', 'event_latency', 'concurrency', 'failover_sigkill', 'failover_partition', 'rss', 'ownership_scale'] as const;
+const METRICS = [
+  'throughput',
+  'enqueue_to_start',
+  'event_latency',
+  'resume_after_decision',
+  'waiting_runs',
+  'enqueue_in_tx',
+  'concurrency',
+  'failover_sigkill',
+  'failover_partition',
+  'rss',
+  'ownership_scale',
+  'cache_read_share',
+  'session_scaling',
+  'child_run_start',
+  'failover_runs_sigkill',
+  'rate_limited',
+  'batch_mode',
+  // Only with --only (OPT_IN): the soak, and Citus (clusters of its own, bench/results/citus.json).
+  'soak',
+  'citus',
+] as const;
 type MetricName = (typeof METRICS)[number];
+/**
+ * Run only when named in --only: the soak loads a million runs (minutes, gigabytes); citus starts
+ * clusters of its own.
+ */
+const OPT_IN: readonly MetricName[] = ['soak', 'citus'];
 
 function parseArgs(argv: string[]) {
-  const args = { quick: false, only: null as Set<MetricName> | null, databaseUrl: null as string | null, out: path.join(BENCH_DIR, 'results/latest.json') };
+  const args = {
+    quick: false,
+    only: null as Set<MetricName> | null,
+    databaseUrl: null as string | null,
+    out: path.join(BENCH_DIR, 'results/latest.json'),
+    outGiven: false,
+    soakRows: SOAK_ROWS_DEFAULT,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') args.quick = true;
     else if (a === '--only') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
-      for (const n of names) if (!METRICS.includes(n as MetricName)) throw new Error(`unknown metric "${n}"; known: ${METRICS.join(', ')}`);
+      for (const n of names)
+        if (!METRICS.includes(n as MetricName)) throw new Error(`unknown metric "${n}"; known: ${METRICS.join(', ')}`);
       args.only = new Set(names as MetricName[]);
     } else if (a === '--database-url') args.databaseUrl = argv[++i] ?? null;
-    else if (a === '--out') args.out = path.resolve(argv[++i] ?? args.out);
-    else if (a === '--help' || a === '-h') {
-      console.log(`usage: npm run bench -- [--quick] [--only ${METRICS.join(',')}] [--database-url URL] [--out FILE]`);
+    else if (a === '--out') {
+      args.out = path.resolve(argv[++i] ?? args.out);
+      args.outGiven = true;
+    } else if (a === '--soak-rows') {
+      args.soakRows = Number(argv[++i]);
+      if (!Number.isInteger(args.soakRows) || args.soakRows < 1000)
+        throw new Error('--soak-rows must be an integer >= 1000');
+    } else if (a === '--help' || a === '-h') {
+      console.log(
+        `usage: npm run bench -- [--quick] [--only ${METRICS.join(',')}] [--database-url URL] [--out FILE] [--soak-rows N] (soak runs only when named)`,
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -60,7 +125,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const log = (msg: string) => console.log(`[bench +${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-  const want = (m: MetricName) => !args.only || args.only.has(m);
+  const want = (m: MetricName) => (args.only ? args.only.has(m) : !OPT_IN.includes(m));
 
   let server: BenchServer;
   if (args.databaseUrl) {
@@ -83,9 +148,30 @@ async function main() {
   const bundled = await bundleWorkers(WORKER_SOURCES);
   useWorkerScripts(bundled.workers);
   if (bundled.note) log(bundled.note);
-  const model = new Child(workerScript('fakeModel'), { label: 'fake-model', env: { FAKE_LATENCY_MS: '0' }, keepMessages: false });
+  const model = new Child(workerScript('fakeModel'), {
+    label: 'fake-model',
+    env: { FAKE_LATENCY_MS: '0' },
+    keepMessages: false,
+  });
   const ready = await model.waitFor((m) => m.type === 'ready', 60_000, 'fake model ready');
   const ctx: BenchContext = { quick: args.quick, server, model, modelUrl: String(ready.url), log };
+
+  if (want('citus')) {
+    // Not in the default run, and not in latest.json: its own servers, its own file.
+    try {
+      const r = await measureCitus(ctx);
+      console.log(JSON.stringify(r.value, null, 2));
+      for (const n of r.notes ?? []) console.log(`note: citus: ${n}`);
+    } catch (err) {
+      log(`citus: FAILED — ${(err as Error).message.split('\n')[0]}`);
+      if (process.env.BENCH_DEBUG) console.error(err);
+    }
+    if (args.only!.size === 1) {
+      await model.stop().catch(() => {});
+      await server.close();
+      return;
+    }
+  }
 
   const results: BenchResults = {
     runs_throughput: null,
@@ -93,10 +179,19 @@ async function main() {
     concurrency: null,
     enqueue_to_start_ms: null,
     event_latency_ms: null,
+    resume_after_decision_ms: null,
+    waiting_runs: null,
+    enqueue_in_tx_ms: null,
     failover_sigkill_ms: null,
     failover_partition_ms: null,
     ownership_scale: null,
     rss_mb_10k_agents: null,
+    cache_read_share: null,
+    session_scaling: null,
+    child_run_start_ms: null,
+    failover_runs_sigkill_ms: null,
+    rate_limited: null,
+    batch_mode: null,
     meta: {},
     details: {},
   };
@@ -104,6 +199,7 @@ async function main() {
   const notes: Record<string, string[]> = {};
   const durations: Record<string, number> = {};
   const background: Promise<void>[] = [];
+  let soak: SoakValue | null = null;
 
   const fresh = async () => {
     const db = await createBenchDatabase(server.url);
@@ -145,16 +241,21 @@ async function main() {
     // which then enqueues the concurrency metric's backlog.
     if (want('throughput')) {
       const db = await fresh();
-      await run('throughput', () => measureThroughput(ctx, db), (v) => {
-        results.runs_throughput = v.runs_throughput;
-        results.db_cost_per_run = v.db_cost_per_run;
-      });
+      await run(
+        'throughput',
+        () => measureThroughput(ctx, db),
+        (v) => {
+          results.runs_throughput = v.runs_throughput;
+          results.db_cost_per_run = v.db_cost_per_run;
+        },
+      );
       await release(db);
     } else skipped.throughput = 'not selected (--only)';
-    if (want('enqueue_to_start') || want('event_latency') || want('concurrency')) {
+    const latencyMetrics = ['enqueue_to_start', 'event_latency', 'resume_after_decision'] as const;
+    if (latencyMetrics.some(want) || want('concurrency')) {
       const db = await fresh();
       let helper: Child | null = null;
-      if (want('enqueue_to_start') || want('event_latency')) {
+      if (latencyMetrics.some(want)) {
         try {
           helper = await startLatencyHelper(ctx, db);
         } catch (err) {
@@ -163,28 +264,67 @@ async function main() {
       }
       if (helper) {
         const h = helper;
-        await run('enqueue_to_start', () => measureEnqueueToStart(ctx, db, h), (v) => (results.enqueue_to_start_ms = v));
-        await run('event_latency', () => measureEventLatency(ctx, db, h), (v) => (results.event_latency_ms = v));
+        await run(
+          'enqueue_to_start',
+          () => measureEnqueueToStart(ctx, db, h),
+          (v) => (results.enqueue_to_start_ms = v),
+        );
+        await run(
+          'event_latency',
+          () => measureEventLatency(ctx, db, h),
+          (v) => (results.event_latency_ms = v),
+        );
+        // Beside enqueue_to_start, on the same helper instance (bench/metrics/waits.ts).
+        await run(
+          'resume_after_decision',
+          () => measureResumeAfterDecision(ctx, db, h),
+          (v) => (results.resume_after_decision_ms = v),
+        );
       } else {
-        for (const m of ['enqueue_to_start', 'event_latency'] as const) {
+        for (const m of latencyMetrics) {
           if (want(m)) skipped[m] = 'the helper instance did not start';
         }
       }
       if (want('concurrency')) {
-        await run('concurrency', () => measureConcurrency(ctx, db, helper), (v) => (results.concurrency = v as BenchResults['concurrency']));
+        await run(
+          'concurrency',
+          () => measureConcurrency(ctx, db, helper),
+          (v) => (results.concurrency = v as BenchResults['concurrency']),
+        );
       } else {
         await helper?.request({ type: 'stop' }, 30_000).catch(() => helper?.kill());
       }
       await release(db);
     }
-    // Both failover metrics share one cluster; the Redis baseline's ~30 s lock expiries finish in
-    // the background while the remaining metrics run (it only polls Redis once a second).
+    if (want('waiting_runs')) {
+      const db = await fresh();
+      await run(
+        'waiting_runs',
+        () => measureWaitingRuns(ctx, db),
+        (v) => (results.waiting_runs = v),
+      );
+      await release(db);
+    } else skipped.waiting_runs = 'not selected (--only)';
+    if (want('enqueue_in_tx')) {
+      const db = await fresh();
+      await run(
+        'enqueue_in_tx',
+        () => measureEnqueueInTx(ctx, db),
+        (v) => (results.enqueue_in_tx_ms = v),
+      );
+      await release(db);
+    } else skipped.enqueue_in_tx = 'not selected (--only)';
+    // Both failover metrics share one cluster; the Redis baseline's ~30 s lock expiries (timed at
+    // the kills, compared with the partition) finish in the background while the remaining metrics run (it only polls Redis once a second).
     if (want('failover_sigkill') || want('failover_partition')) {
       const db = await fresh();
       let failover: Awaited<ReturnType<typeof measureFailover>> | null = null;
       const t0 = Date.now();
       try {
-        failover = await measureFailover(ctx, db, { sigkill: want('failover_sigkill'), partition: want('failover_partition') });
+        failover = await measureFailover(ctx, db, {
+          sigkill: want('failover_sigkill'),
+          partition: want('failover_partition'),
+        });
       } catch (err) {
         const reason = (err as Error).message.split('\n')[0];
         log(`failover: FAILED — ${reason}`);
@@ -202,24 +342,35 @@ async function main() {
         if (r.details) results.details[name] = r.details;
         if (r.notes?.length) notes[name] = r.notes;
       }
+      if (failover?.sigkill) results.failover_sigkill_ms = failover.sigkill.value;
+      if (failover?.partition) results.failover_partition_ms = failover.partition.value;
       if (failover?.sigkill) {
-        const sigkill = failover.sigkill.value;
-        results.failover_sigkill_ms = sigkill;
+        // Timed at the kills, compared with the partition: for a TTL lock a killed owner and a
+        // lost one are the same event (bench/metrics/failover.ts). Without a partition metric in
+        // this run the samples stay in details only.
+        const partition = failover.partition?.value ?? null;
         background.push(
           failover.redisBaseline.then((b) => {
-            sigkill.redis_ttl_baseline_p50 = b.p50;
-            (results.details.failover_sigkill as Record<string, unknown>).redis_samples_ms = b.samples;
-            if (b.note) (notes.failover_sigkill ??= []).push(b.note);
+            if (partition) partition.redis_ttl_baseline_p50 = b.p50;
+            (results.details.failover_sigkill as Record<string, unknown>).redis_lost_owner_samples_ms = b.samples;
+            if (b.note) (notes.failover_partition ??= []).push(b.note);
           }),
         );
       }
-      if (failover?.partition) results.failover_partition_ms = failover.partition.value;
       await release(db);
     }
     for (const [name, fn, apply] of [
       ['rss', measureRss, (v: never) => (results.rss_mb_10k_agents = v)],
       ['ownership_scale', measureOwnershipScale, (v: never) => (results.ownership_scale = v)],
-    ] as unknown as Array<[MetricName, (c: BenchContext, d: BenchDatabase) => Promise<MetricResult<never>>, (v: never) => void]>) {
+      ['cache_read_share', measureCacheReadShare, (v: never) => (results.cache_read_share = v)],
+      ['session_scaling', measureSessionScaling, (v: never) => (results.session_scaling = v)],
+      ['child_run_start', measureChildRunStart, (v: never) => (results.child_run_start_ms = v)],
+      ['failover_runs_sigkill', measureRunFailover, (v: never) => (results.failover_runs_sigkill_ms = v)],
+      ['rate_limited', measureRateLimited, (v: never) => (results.rate_limited = v)],
+      ['batch_mode', measureBatchMode, (v: never) => (results.batch_mode = v)],
+    ] as unknown as Array<
+      [MetricName, (c: BenchContext, d: BenchDatabase) => Promise<MetricResult<never>>, (v: never) => void]
+    >) {
       if (!want(name)) {
         skipped[name] = 'not selected (--only)';
         continue;
@@ -228,6 +379,15 @@ async function main() {
       await run(name, () => fn(ctx, db), apply);
       await release(db);
     }
+    if (want('soak')) {
+      const db = await fresh();
+      await run(
+        'soak',
+        () => measureSoak(ctx, db, { rows: args.soakRows, out: path.join(BENCH_DIR, 'results/soak.json') }),
+        (v) => (soak = v),
+      );
+      await release(db);
+    } else skipped.soak = args.only ? 'not selected (--only)' : 'opt-in: --only soak';
     if (background.length) {
       log('waiting for the Redis baseline to finish');
       await Promise.all(background);
@@ -242,7 +402,14 @@ async function main() {
     date: new Date().toISOString(),
     mode: args.quick ? 'quick' : 'full',
     machine: machine(),
-    server: { kind: server.kind, version: server.version, settings: server.kind === 'embedded' ? 'PostgreSQL defaults (max_connections 100, max_locks_per_transaction 64, shared_buffers 128MB)' : 'as configured' },
+    server: {
+      kind: server.kind,
+      version: server.version,
+      settings:
+        server.kind === 'embedded'
+          ? 'PostgreSQL defaults (max_connections 100, max_locks_per_transaction 64, shared_buffers 128MB)'
+          : 'as configured',
+    },
     duration_s: Math.round((Date.now() - started) / 1000),
     metric_duration_s: durations,
     skipped,
@@ -250,16 +417,28 @@ async function main() {
     command: `npm run bench${args.quick ? ' -- --quick' : ''}`,
     workers: bundled.note ?? 'plain node, bundled with esbuild (node_modules external)',
   };
-  fs.mkdirSync(path.dirname(args.out), { recursive: true });
-  fs.writeFileSync(args.out, JSON.stringify(results, null, 2) + '\n');
+  // `--only soak` alone writes bench/results/soak.json only: latest.json would be all nulls.
+  const soakOnly = args.only?.size === 1 && args.only.has('soak') && !args.outGiven;
   const rows = tableRows(results);
-  fs.writeFileSync(args.out.replace(/\.json$/, '.md'), formatMarkdown(rows) + '\n');
+  if (!soakOnly) {
+    fs.mkdirSync(path.dirname(args.out), { recursive: true });
+    fs.writeFileSync(args.out, JSON.stringify(results, null, 2) + '\n');
+    fs.writeFileSync(args.out.replace(/\.json$/, '.md'), formatMarkdown(rows) + '\n');
+  }
   console.log('');
-  console.log(formatTable(rows));
+  if (!soakOnly) {
+    console.log(formatTable(rows));
+    console.log('');
+  }
+  if (soak) for (const l of soakLines(soak)) console.log(l);
+  if (!soakOnly) for (const l of comparisonLines(rows)) console.log(`compares: ${l}`);
   console.log('');
-  for (const [k, v] of Object.entries(skipped)) if (v !== 'not selected (--only)') console.log(`not measured: ${k}: ${v}`);
+  for (const [k, v] of Object.entries(skipped))
+    if (v !== 'not selected (--only)') console.log(`not measured: ${k}: ${v}`);
   for (const [k, list] of Object.entries(notes)) for (const n of list) console.log(`note: ${k}: ${n}`);
-  console.log(`✓ marks compare with the issue's targets and are informative only. Written: ${path.relative(process.cwd(), args.out)}`);
+  console.log(
+    `✓ marks compare with the issue's targets and are informative only; ⚠ marks a side that stalled. Written: ${path.relative(process.cwd(), soakOnly ? path.join(BENCH_DIR, 'results/soak.json') : args.out)}`,
+  );
 }
 
 let releaseResources: () => Promise<void> = async () => {};

@@ -49,13 +49,21 @@ export interface Check {
 
 export async function checkInvariants(
   db: pg.Pool,
-  input: { enqueuedRunIds: string[]; handlerIntervals: OwnershipInterval[]; longRunningIds: string[]; unownedAtEnd: string[] },
+  input: {
+    enqueuedRunIds: string[];
+    handlerIntervals: OwnershipInterval[];
+    longRunningIds: string[];
+    unownedAtEnd: string[];
+  },
 ): Promise<{ checks: Check[]; info: Record<string, unknown> }> {
   const checks: Check[] = [];
-  const q = async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => (await db.query<R>(text, params as unknown[])).rows;
+  const q = async <R extends pg.QueryResultRow>(text: string, params?: unknown[]) =>
+    (await db.query<R>(text, params as unknown[])).rows;
 
   // 1. Every enqueued run is terminal (and exists: enqueue() returned its id).
-  const open = await q<{ id: string; state: string }>(`select id, state from agentpg_runs where state not in ('completed', 'failed', 'cancelled')`);
+  const open = await q<{ id: string; state: string }>(
+    `select id, state from agentpg_runs where state not in ('completed', 'failed', 'cancelled')`,
+  );
   const missing = await q<{ id: string }>(
     `select x.id from unnest($1::uuid[]) as x(id) where not exists (select 1 from agentpg_runs r where r.id = x.id)`,
     [input.enqueuedRunIds],
@@ -68,7 +76,9 @@ export async function checkInvariants(
   });
 
   // 2. No run completed twice: two terminal transitions, or two final assistant messages.
-  const twice = await q<{ run_id: string; n: string }>(`select run_id, count(*) as n from chaos_run_finals group by run_id having count(*) > 1`);
+  const twice = await q<{ run_id: string; n: string }>(
+    `select run_id, count(*) as n from chaos_run_finals group by run_id having count(*) > 1`,
+  );
   const finals = await q<{ run_id: string; n: string }>(
     `select run_id, count(*) as n from agentpg_messages where role = 'assistant' and stop_reason = 'end_turn' group by run_id having count(*) > 1`,
   );
@@ -132,7 +142,9 @@ export async function checkInvariants(
   const states = await q<{ state: string; error_type: string | null; n: string }>(
     `select state, error_type, count(*) as n from agentpg_runs group by state, error_type order by 3 desc`,
   );
-  const attempts = await q<{ attempts: number; n: string }>(`select attempts, count(*) as n from agentpg_runs group by attempts order by 1`);
+  const attempts = await q<{ attempts: number; n: string }>(
+    `select attempts, count(*) as n from agentpg_runs group by attempts order by 1`,
+  );
   return {
     checks,
     info: {

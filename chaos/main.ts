@@ -19,7 +19,13 @@ import { Child, killAllChildren, onShutdown, wallClock } from '../bench/lib/chil
 import { InstanceCluster } from '../bench/lib/cluster.js';
 import { WORKER_SOURCES, useWorkerScripts, workerScript } from '../bench/lib/context.js';
 import { bundleWorkers } from '../bench/lib/bundle.js';
-import { createBenchDatabase, sleep, startOwnServer, type BenchDatabase, type BenchServer } from '../bench/lib/database.js';
+import {
+  createBenchDatabase,
+  sleep,
+  startOwnServer,
+  type BenchDatabase,
+  type BenchServer,
+} from '../bench/lib/database.js';
 import { intervalsFromEvents } from '../bench/lib/overlap.js';
 import type { InstanceWorkerConfig } from '../bench/workers/instance.js';
 import { AUDIT_SQL, checkInvariants } from './audit.js';
@@ -41,7 +47,9 @@ function parseArgs(argv: string[]) {
     else if (flag === '--instances') a.instances = Math.max(2, Math.floor(num()));
     else if (flag === '--long-running') a.longRunning = Math.floor(num());
     else if (flag === '--help' || flag === '-h') {
-      console.log('usage: npm run chaos -- [--duration SECONDS] [--rate RUNS_PER_S] [--instances N] [--long-running N]');
+      console.log(
+        'usage: npm run chaos -- [--duration SECONDS] [--rate RUNS_PER_S] [--instances N] [--long-running N]',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${flag}`);
   }
@@ -70,7 +78,11 @@ async function main(): Promise<number> {
   useWorkerScripts(bundled.workers);
   if (bundled.note) log(bundled.note);
 
-  const model = new Child(workerScript('fakeModel'), { label: 'fake-model', env: { FAKE_MODE: 'tool', FAKE_LATENCY_MS: '200' }, keepMessages: false });
+  const model = new Child(workerScript('fakeModel'), {
+    label: 'fake-model',
+    env: { FAKE_MODE: 'tool', FAKE_LATENCY_MS: '200' },
+    keepMessages: false,
+  });
   const modelUrl = String((await model.waitFor((m) => m.type === 'ready', 60_000, 'fake model')).url);
 
   // Short cluster intervals so a dead instance's runs are handed back within seconds.
@@ -81,9 +93,13 @@ async function main(): Promise<number> {
     recordTool: true,
     cluster: { heartbeatIntervalMs: 1000, instanceTtlMs: 4000, cleanupIntervalMs: 2000, shutdownTimeoutMs: 5000 },
   });
-  const cluster = new InstanceCluster('chaos', () => ({ ...common(db!.url), longRunning: { kind: LR_KIND, report: 'events', fencedEveryMs: 250 } }), {
-    proxied: true,
-  });
+  const cluster = new InstanceCluster(
+    'chaos',
+    () => ({ ...common(db!.url), longRunning: { kind: LR_KIND, report: 'events', fencedEveryMs: 250 } }),
+    {
+      proxied: true,
+    },
+  );
   const runIdSet = new Set<string>();
   let loadgen: Child | null = null;
   let loadgenSeq = 0;
@@ -91,15 +107,25 @@ async function main(): Promise<number> {
   let loadRunning = false;
   const startLoadgen = async () => {
     const instanceId = `chaos-load-${++loadgenSeq}`;
-    const child = new Child(workerScript('instance'), { label: instanceId, env: { BENCH_WORKER: JSON.stringify({ ...common(db!.url), instanceId }) } });
+    const child = new Child(workerScript('instance'), {
+      label: instanceId,
+      env: { BENCH_WORKER: JSON.stringify({ ...common(db!.url), instanceId }) },
+    });
     loadgen = child;
     child.on((m) => {
       if (m.type === 'enq') runIdSet.add(String(m.runId));
     });
     void child.wait().then(() => {
       if (!loadRunning || child !== loadgen) return;
-      const lines = child.stderr.trim().split('\n').filter((l) => !l.startsWith('{') && !/^\s+at /.test(l) && l.trim() !== '');
-      loadCrashes.push({ instanceId, exit: String(child.exitCode ?? child.signal), lastOutput: lines.slice(-12).join('\n') });
+      const lines = child.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.startsWith('{') && !/^\s+at /.test(l) && l.trim() !== '');
+      loadCrashes.push({
+        instanceId,
+        exit: String(child.exitCode ?? child.signal),
+        lastOutput: lines.slice(-12).join('\n'),
+      });
       note(`load generator ${instanceId} CRASHED (${child.exitCode ?? child.signal}); starting another`);
       void startLoadgen()
         .then(() => loadgen!.request({ type: 'loadStart', rate: args.rate, sessions: 40, agent: 'chaos' }))
@@ -116,11 +142,11 @@ async function main(): Promise<number> {
     scenarioLog.push(m);
     log(m);
   };
-  let runIds: string[] = [];
-  let enqueueErrors = 0;
-  let lastEnqueueError = '';
+  let runIds: string[];
+  let enqueueErrors: number;
+  let lastEnqueueError: string;
   const lrIds = Array.from({ length: args.longRunning }, (_, i) => `chaos-agent-${i + 1}`);
-  let unownedAtEnd: string[] = [...lrIds];
+  let unownedAtEnd: string[];
 
   try {
     const [first] = await cluster.spawn(args.instances);
@@ -186,17 +212,21 @@ async function main(): Promise<number> {
     loadRunning = false;
     const load = await loadgen!.request({ type: 'loadStop' }, 60_000).catch((err) => {
       note(`load generator did not answer: ${(err as Error).message.split('\n')[0]}`);
-      return { errors: 0, lastError: '' } as Record<string, unknown>;
+      return { errors: 0, lastError: '' };
     });
     runIds = [...runIdSet];
     enqueueErrors = Number(load.errors ?? 0);
-    lastEnqueueError = String(load.lastError ?? '');
-    note(`load stopped: ${runIds.length} runs enqueued, ${enqueueErrors} enqueue calls failed${enqueueErrors ? ` (last: ${lastEnqueueError})` : ''}`);
+    lastEnqueueError = typeof load.lastError === 'string' ? load.lastError : '';
+    note(
+      `load stopped: ${runIds.length} runs enqueued, ${enqueueErrors} enqueue calls failed${enqueueErrors ? ` (last: ${lastEnqueueError})` : ''}`,
+    );
 
     // Drain: every run finished, every long-running agent running again.
     const drainDeadline = Date.now() + 180_000;
     for (;;) {
-      const [{ n }] = await db.query<{ n: string }>(`select count(*) as n from agentpg_runs where state not in ('completed', 'failed', 'cancelled')`);
+      const [{ n }] = await db.query<{ n: string }>(
+        `select count(*) as n from agentpg_runs where state not in ('completed', 'failed', 'cancelled')`,
+      );
       const unowned = lrIds.filter((id) => !cluster.runningOwner(id)).length;
       if ((Number(n) === 0 && unowned === 0) || Date.now() > drainDeadline) {
         note(`drain: ${n} runs not terminal, ${unowned} long-running agents without a running handler`);
@@ -223,19 +253,33 @@ async function main(): Promise<number> {
     cluster.events.map((e) => ({ type: e.type, agentId: e.agentId, owner: e.owner, epoch: e.epoch, t: e.t })),
     cluster.killedAt,
   );
-  const { checks, info } = await checkInvariants(db.pool, { enqueuedRunIds: runIds, handlerIntervals: intervals, longRunningIds: lrIds, unownedAtEnd });
+  const { checks, info } = await checkInvariants(db.pool, {
+    enqueuedRunIds: runIds,
+    handlerIntervals: intervals,
+    longRunningIds: lrIds,
+    unownedAtEnd,
+  });
   // An agentpg process that dies on its own (an unhandled error) is a reliability defect too.
   const crashes = [...cluster.crashes, ...loadCrashes];
   checks.push({
     name: 'no instance process crashed',
     violations: crashes.length,
     detail: `${crashes.length} instance processes exited on their own`,
-    examples: crashes.slice(0, 3).map((c) => ({ instance: c.instanceId, exit: c.exit, output: c.lastOutput.split('\n').filter((l) => /error/i.test(l)).slice(0, 3).join(' | ') })),
+    examples: crashes.slice(0, 3).map((c) => ({
+      instance: c.instanceId,
+      exit: c.exit,
+      output: c.lastOutput
+        .split('\n')
+        .filter((l) => /error/i.test(l))
+        .slice(0, 3)
+        .join(' | '),
+    })),
   });
   await releaseResources();
 
   console.log('');
-  for (const [k, v] of Object.entries(info)) console.log(`${k}: ${Array.isArray(v) ? v.join(', ') : v}`);
+  for (const [k, v] of Object.entries(info))
+    console.log(`${k}: ${Array.isArray(v) ? v.join(', ') : typeof v === 'string' ? v : JSON.stringify(v)}`);
   console.log('');
   let violations = 0;
   for (const c of checks) {

@@ -24,7 +24,9 @@ const added = fs.readdirSync(scratch).filter((f) => !before.has(f));
 fs.rmSync(scratch, { recursive: true, force: true });
 if (added.length > 0 || !/No schema changes/i.test(output)) {
   console.error(output);
-  console.error(`drizzle/ is out of date with src/db/schema (would add: ${added.join(', ') || 'see above'}). Run npm run db:generate.`);
+  console.error(
+    `drizzle/ is out of date with src/db/schema (would add: ${added.join(', ') || 'see above'}). Run npm run db:generate.`,
+  );
   process.exit(1);
 }
 console.log('migrations match the schema');

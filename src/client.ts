@@ -1,24 +1,41 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import Anthropic from '@anthropic-ai/sdk';
 import { PgBoss } from 'pg-boss';
-import { resolveConfig, type AgentPGConfig, type ResolvedConfig } from './config.js';
+import { checkAnthropicCredentials, resolveConfig, type AgentPGConfig, type ResolvedConfig } from './config.js';
 import { createPool, waitForDatabase, type Pool } from './db/connection.js';
 import { migrate, PGBOSS_SCHEMA } from './db/migrate.js';
-import { AgentPGError } from './errors.js';
+import { AgentPGError, ConfigError, passwordOf } from './errors.js';
 import { EventListener } from './events/listener.js';
 import { ClientEvents } from './events/clientEvents.js';
-import { CleanupService, type CleanupPassSummary } from './cluster/cleanup.js';
+import { CleanupService } from './cluster/cleanup.js';
+import type { CleanupPassSummary } from './cluster/cleanupSummary.js';
 import { probeDatabase, readCounter, type HealthStatus } from './cluster/health.js';
+import { RunFailoverService } from './cluster/failover.js';
+import { defaultRunHandBack } from './cluster/handBackRuns.js';
 import { ClusterMembership } from './cluster/membership.js';
 import { stopStep } from './cluster/shutdown.js';
+import { createErrorReporter, type ReportError } from './lifecycle/reportError.js';
 import { createLogger, type Logger } from './logger.js';
+import { warnDeprecatedModels } from './model/deprecatedModels.js';
 import { Registry } from './model/registry.js';
 import { LongRunningApi } from './ownership/api.js'; // [ownership]
 import { OwnershipManager } from './ownership/manager.js'; // [ownership]
 import { resolveOwnershipOptions } from './ownership/options.js'; // [ownership]
 import type { Runtime } from './runtime.js';
-import { AgentHandle, RunsApi, RunsService, SessionsApi } from './runs/index.js'; // [runs]
+import { secretsOf } from './mcp/config.js'; // [mcp]
+import { createRateLimiter } from './ratelimit/index.js'; // [ratelimit]
+import { McpServers } from './mcp/servers.js'; // [mcp]
+import { AgentHandle, RunsApi } from './runs/api.js'; // [runs]
+import { RunsService } from './runs/service.js'; // [runs]
+import { createAnthropicClient } from './runs/modelCall.js'; // [runs]
+import { ApprovalsApi } from './runs/approvals.js'; // [runs]
+import { InputsApi } from './runs/inputs.js'; // [runs]
+import { RetentionService } from './retention/service.js'; // [retention]
+import type { RetentionPassSummary } from './retention/pass.js'; // [retention]
+import { resolveRetention, type RetentionConfig } from './retention/settings.js'; // [retention]
+import { SessionsWithRetentionApi } from './retention/sessionsApi.js'; // [retention]
+import { BatchPollService } from './batch/service.js'; // [batch]
+import type { BatchPassSummary } from './batch/passSummary.js'; // [batch]
 
 export const AGENTPG_VERSION = '0.1.0';
 
@@ -32,46 +49,82 @@ export class AgentPG {
   readonly instanceId: string;
   readonly registry: Registry;
   readonly logger: Logger;
+  /** Background failures: logged with their stack, then config.onError. Never throws. */
+  private readonly reportError: ReportError;
   private runtime: Runtime | null = null;
   private clientEvents: ClientEvents | null = null; // [cluster]
   private membership: ClusterMembership | null = null; // [cluster]
   private cleanup: CleanupService | null = null; // [cleanup]
+  private failover: RunFailoverService | null = null; // [cluster]
   private ownership: OwnershipManager | null = null; // [ownership]
-  /** Long-running agents (seed 004): start/stop/list/get/metrics, from any instance after start(). */
-  readonly longRunning = new LongRunningApi(() => this.rt, () => this.ownership); // [ownership]
+  private mcp: McpServers | null = null; // [mcp]
+  private retention: RetentionService | null = null; // [retention]
+  private batchPoll: BatchPollService | null = null; // [batch]
+  /** Long-running agents (src/ownership): start/stop/list/get/metrics, from any instance after start(). */
+  readonly longRunning = new LongRunningApi(
+    () => this.rt,
+    () => this.ownership,
+  ); // [ownership]
   private runsService: RunsService | null = null; // [runs]
   /** Runs by id from any instance: get, wait, result, cancel, stream. After start(). */
-  readonly runs = new RunsApi(() => this.rt, () => this.runsModule().channels); // [runs]
-  /** Sessions and their stored messages. After start(). */
-  readonly sessions = new SessionsApi(() => this.rt); // [runs]
+  readonly runs = new RunsApi(
+    () => this.rt,
+    () => this.runsModule().channels,
+  ); // [runs]
+  /** Tool calls waiting for a person's approval: list, decide. After start(). */
+  readonly approvals = new ApprovalsApi(() => this.rt); // [runs]
+  /** Questions tools asked the user (requestInput), and their answers. */
+  readonly inputs = new InputsApi(() => this.rt); // [runs]
+  /** Sessions and their stored messages; export and holds (src/retention). After start(). */
+  readonly sessions = new SessionsWithRetentionApi(() => this.rt); // [runs] [retention]
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(config: AgentPGConfig) {
     this.config = resolveConfig(config);
     this.instanceId = this.config.instanceId ?? randomUUID();
-    this.registry = new Registry(this.config.agents, this.config.tools, this.config.longRunning);
+    this.registry = new Registry(this.config.agents, this.config.tools, this.config.longRunning, {
+      maxAgentDepth: this.config.maxAgentDepth,
+    });
+    checkAnthropicCredentials(this.config);
     this.logger = (this.config.logger ?? createLogger()).child({ instanceId: this.instanceId });
+    // config.onError read at each report: it may be set on the config after construction.
+    this.reportError = createErrorReporter(this.logger, (err) => this.config.onError?.(err));
+    warnDeprecatedModels(this.registry.agents.values(), this.logger);
+    // [mcp] With MCP servers, the tools are known at start(): warned about there.
+    if (!this.config.mcpServers?.length) this.warnMissingTools();
+  }
+
+  private warnMissingTools(): void {
+    for (const [agent, missingTools] of this.registry.missingTools)
+      this.logger.warn(
+        { agent, missingTools },
+        `agent "${agent}" uses tools not registered on this instance (${missingTools.join(', ')}): its runs can be enqueued here but run only on instances that have them all`,
+      );
   }
 
   get isRunning(): boolean {
     return this.state === 'running';
   }
 
-  /** The services' shared state; throws before start(). */
+  /** @internal The services' shared state; throws before start(). */
   protected get rt(): Runtime {
     if (!this.runtime) throw new AgentPGError('not_started', 'call client.start() first');
     return this.runtime;
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'new' && this.state !== 'stopped') throw new AgentPGError('already_started', 'client already started');
+    if (this.state !== 'new' && this.state !== 'stopped')
+      throw new AgentPGError('already_started', 'client already started');
     this.state = 'starting';
     const { config } = this;
     try {
       await waitForDatabase(config.databaseUrl, { attempts: config.connectAttempts });
       if (config.migrate) await migrate(config.databaseUrl);
-      const pool = createPool(config.databaseUrl, { max: config.poolSize, applicationName: `agentpg:${this.instanceId}` });
-      const reportError = (err: unknown, context?: string) => this.reportError(err, context);
+      const pool = createPool(config.databaseUrl, {
+        max: config.poolSize,
+        applicationName: `agentpg:${this.instanceId}`,
+      });
+      const { reportError } = this;
       const boss = new PgBoss({
         connectionString: config.databaseUrl,
         schema: PGBOSS_SCHEMA,
@@ -90,28 +143,45 @@ export class AgentPG {
       });
       boss.on('error', (err) => reportError(err, 'pg-boss'));
       const events = new EventListener(config.databaseUrl, this.logger, reportError);
+      const anthropic = createAnthropicClient(config);
+      // Redacted from every error and log line; a client passed in brings its own key.
+      const apiKey = config.anthropic?.apiKey ?? process.env.ANTHROPIC_API_KEY ?? anthropic.apiKey ?? undefined;
+      // [mcp] The values of MCP servers' env and headers are secrets too.
+      const secrets = [apiKey, passwordOf(config.databaseUrl), ...secretsOf(config.mcpServers ?? [])].filter(
+        (s): s is string => !!s,
+      );
       this.runtime = {
         config,
         instanceId: this.instanceId,
         hostname: config.hostname ?? os.hostname(),
         pool,
         boss,
-        anthropic: new Anthropic({
-          apiKey: config.anthropic?.apiKey ?? process.env.ANTHROPIC_API_KEY ?? 'missing-api-key',
-          baseURL: config.anthropic?.baseURL,
-          maxRetries: config.anthropic?.maxRetries ?? 0,
-          timeout: config.anthropic?.timeoutMs ?? 600_000,
-        }),
+        anthropic,
         registry: this.registry,
         events,
         logger: this.logger,
         reportError,
+        secrets,
         health: {},
+        runs: { localWorker: null, enqueueBatcher: null },
+        // [ratelimit] One bucket per (model, key hash), shared through the database.
+        rateLimiter: createRateLimiter(pool, config.rateLimits, anthropic.apiKey ?? apiKey, reportError),
       };
       this.clientEvents = new ClientEvents(events, pool, reportError);
       await boss.start();
       await events.start();
       // Services start here, in dependency order (each module adds its own line):
+      // [mcp] MCP servers: their tools join the registry before the instance registers what it can run
+      if (config.mcpServers?.length) {
+        this.mcp = await McpServers.start(config.mcpServers, {
+          logger: this.logger,
+          secrets,
+          clientVersion: AGENTPG_VERSION,
+          toolTimeoutMs: config.toolTimeoutMs,
+        });
+        this.registry.setStartTools(this.mcp.tools);
+        this.warnMissingTools();
+      }
       // [cluster] register instance + heartbeat
       this.membership = new ClusterMembership(this.runtime, AGENTPG_VERSION);
       await this.membership.start();
@@ -131,6 +201,40 @@ export class AgentPG {
         onCleanupPass: config.onCleanupPass,
       });
       await this.cleanup.start();
+      // [retention] retention passes, only when an age is configured (off by default)
+      const retention = resolveRetention(config.retention);
+      if (retention) {
+        this.retention = new RetentionService({
+          instanceId: this.instanceId,
+          boss,
+          pool,
+          logger: this.logger,
+          reportError,
+          settings: retention,
+          onRetentionPass: config.onRetentionPass,
+        });
+        await this.retention.start();
+        this.runtime.health.retentionPassesRun = () => this.retention?.passesRun ?? 0;
+      }
+      // [batch] the cluster's one batch poller (singleton jobs), offered by instances that run agents
+      // (they hold the API key the batches are created with)
+      if (this.registry.agents.size > 0) {
+        this.batchPoll = new BatchPollService(this.runtime);
+        await this.batchPoll.start();
+      }
+      // [cluster] instant failover: peers whose liveness lock is gone get their runs handed back
+      this.failover = new RunFailoverService({
+        instanceId: this.instanceId,
+        db: pool,
+        intervalMs: config.runFailoverIntervalMs,
+        handBack: defaultRunHandBack(boss, pool, this.logger),
+        logger: this.logger,
+        reportError,
+        onHandedBack: () => this.runsService?.worker.wake(),
+      });
+      this.failover.start();
+      this.runtime.health.runsHandedBackByFailover = () => this.failover?.runsHandedBack ?? 0;
+      this.runtime.health.runsTakenOver = () => this.runsService?.worker.runsTakenOver ?? 0;
       // [ownership] long-running agents
       this.ownership = new OwnershipManager(this.runtime, resolveOwnershipOptions(config.ownership));
       this.runtime.health.ownedLongRunningAgents = () => this.ownership?.metrics.agents_running ?? 0;
@@ -138,9 +242,13 @@ export class AgentPG {
       this.state = 'running';
     } catch (err) {
       await this.ownership?.stop().catch(() => {}); // [ownership]
+      await this.failover?.stop().catch(() => {});
+      await this.retention?.stop().catch(() => {}); // [retention]
+      await this.batchPoll?.stop().catch(() => {}); // [batch]
       await this.cleanup?.stop().catch(() => {});
       await this.runsService?.stop(0).catch(() => {}); // [runs]
       await this.membership?.stop().catch(() => {});
+      await this.mcp?.close().catch(() => {}); // [mcp]
       await this.closeConnections();
       this.state = 'stopped';
       throw err;
@@ -152,13 +260,20 @@ export class AgentPG {
     this.state = 'stopping';
     // Services stop here, in reverse order (each module adds its own line). The order and why:
     // src/cluster/shutdown.ts. Every step goes through stopStep: one failing step never skips the rest.
-    const report = (err: unknown, context?: string) => this.reportError(err, context);
+    const report = this.reportError;
     // [ownership] hand long-running agents over at once (first: others take them over meanwhile)
     await stopStep('ownership', () => this.ownership?.stop(), this.logger, report);
+    // [retention] no new passes; a pass in progress stops after its current batch
+    await stopStep('retention', () => this.retention?.stop(), this.logger, report);
     // [cleanup] no new cleanup passes (a pass in progress finishes; they are short)
     await stopStep('cleanup', () => this.cleanup?.stop(), this.logger, report);
+    // [batch] no new poll passes (a pass in progress finishes)
+    await stopStep('batch', () => this.batchPoll?.stop(), this.logger, report);
+    await stopStep('failover', () => this.failover?.stop(), this.logger, report);
     // [runs] drain in-flight runs up to shutdownTimeoutMs, hand the rest back unfailed
     await stopStep('runs', () => this.runsService?.stop(this.config.shutdownTimeoutMs), this.logger, report);
+    // [mcp] after the drain (tools in flight used them): close MCP connections, end stdio servers
+    await stopStep('mcp', () => this.mcp?.close(), this.logger, report);
     // [cluster] only after the drain: stop the heartbeat, delete the instance row (links cascade)
     await stopStep('deregister', () => this.membership?.stop(), this.logger, report);
     await this.closeConnections();
@@ -172,7 +287,11 @@ export class AgentPG {
     this.clientEvents = null;
     this.membership = null;
     this.cleanup = null;
+    this.retention = null; // [retention]
+    this.batchPoll = null; // [batch]
+    this.failover = null;
     this.runsService = null; // [runs]
+    this.mcp = null; // [mcp]
     await rt.events.stop().catch(() => {});
     await rt.boss.stop({ graceful: false }).catch(() => {});
     await rt.pool.end().catch(() => {});
@@ -211,7 +330,18 @@ export class AgentPG {
       ownedLongRunningAgents: readCounter(rt?.health.ownedLongRunningAgents),
       inFlightRuns: readCounter(rt?.health.inFlightRuns),
       eventsConnected: rt?.events.connected ?? false,
+      livenessHeld: this.membership?.liveness.pid != null,
+      runsHandedBackByFailover: readCounter(rt?.health.runsHandedBackByFailover),
+      runsTakenOver: readCounter(rt?.health.runsTakenOver),
+      retentionPassesRun: readCounter(rt?.health.retentionPassesRun),
     };
+  }
+
+  /** [batch] Runs one batch poll pass now on this instance (operations, tests); normally pg-boss schedules them. */
+  async runBatchPass(): Promise<BatchPassSummary> {
+    if (!this.batchPoll)
+      throw new AgentPGError('not_started', 'call client.start() first (on an instance with agents)');
+    return this.batchPoll.runPass();
   }
 
   /** Runs one cleanup pass now on this instance (operations, tests); normally pg-boss schedules them. */
@@ -220,14 +350,25 @@ export class AgentPG {
     return this.cleanup.runPass();
   }
 
-  private reportError(err: unknown, context?: string): void {
-    const error = err instanceof Error ? err : new Error(String(err));
-    this.logger.warn({ err: { message: error.message, code: (error as { code?: string }).code }, context }, 'background error');
-    try {
-      this.config.onError?.(error);
-    } catch {
-      // A throwing onError must not take the client down.
-    }
+  /**
+   * [retention] Runs one retention pass now on this instance, with the configured settings or
+   * `settings` (which must name an age); normally pg-boss schedules them every retention.intervalMs.
+   */
+  async runRetentionPass(settings?: RetentionConfig): Promise<RetentionPassSummary> {
+    const rt = this.rt;
+    if (settings === undefined && this.retention) return await this.retention.runPass();
+    const resolved = resolveRetention(
+      resolveConfig({ databaseUrl: rt.config.databaseUrl, retention: settings }).retention,
+    );
+    if (!resolved) throw new ConfigError('retention is off: set retention.finishedRunsMaxAgeMs or retention.perTenant');
+    return await new RetentionService({
+      instanceId: this.instanceId,
+      boss: rt.boss,
+      pool: rt.pool,
+      logger: this.logger,
+      reportError: this.reportError,
+      settings: resolved,
+    }).runPass();
   }
 }
 

@@ -37,11 +37,33 @@ export class NotFoundError extends AgentPGError {
   }
 }
 
-/** Removes the password from anything that looks like a connection string. */
+/** Removes the password from anything that looks like a connection string, and API-key-like strings. */
 export function redactSecrets(text: string): string {
   return text
     .replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@')
     .replace(/(sk-ant-[a-z0-9]{0,6})[a-z0-9_-]+/gi, '$1***');
+}
+
+/**
+ * The one scrubber for text agentpg keeps, logs or sends on that did not come from agentpg itself
+ * (model API errors, tool errors): the client's own secrets (`known`: its API key, its database
+ * password), wherever they appear, then redactSecrets' patterns. Secrets shorter than 4
+ * characters are not searched for (they would mangle ordinary text).
+ */
+export function scrubSecrets(text: string, known: readonly string[] = []): string {
+  let out = text;
+  for (const secret of known) if (secret.length >= 4) out = out.split(secret).join('***');
+  return redactSecrets(out);
+}
+
+/** The password of a postgres:// connection string (decoded), or undefined. */
+export function passwordOf(connectionString: string): string | undefined {
+  try {
+    const password = new URL(connectionString).password;
+    return password ? decodeURIComponent(password) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A public method got an argument it cannot accept (an empty prompt, an over-long tenant id...). */
@@ -63,7 +85,10 @@ export interface RunErrorDetails {
 export class RunFailedError<R extends RunErrorDetails = RunErrorDetails> extends AgentPGError {
   readonly run: R;
   constructor(run: R) {
-    super('run_failed', `run ${run.id} failed (${run.errorType ?? 'unknown_error'}): ${run.errorMessage ?? 'no message'}`);
+    super(
+      'run_failed',
+      `run ${run.id} failed (${run.errorType ?? 'unknown_error'}): ${run.errorMessage ?? 'no message'}`,
+    );
     this.run = run;
   }
 }
@@ -94,8 +119,36 @@ export class StaleOwnerError extends AgentPGError {
   readonly agentId: string;
   readonly epoch: number;
   constructor(agentId: string, epoch: number) {
-    super('stale_owner', `long-running agent ${agentId}: epoch ${epoch} is no longer the owner's (fenced write rejected)`);
+    super(
+      'stale_owner',
+      `long-running agent ${agentId}: epoch ${epoch} is no longer the owner's (fenced write rejected)`,
+    );
     this.agentId = agentId;
     this.epoch = epoch;
+  }
+}
+
+/** client.approvals.decide(): the tool call was decided already (by someone else, or timed out). */
+export class AlreadyDecidedError extends AgentPGError {
+  constructor(message: string) {
+    super('already_decided', message);
+  }
+}
+
+/**
+ * An enqueue with multitask strategy `reject` (agent or enqueue option) while the session has a
+ * run in flight (queued, running or awaiting input): nothing was written. HTTP 409.
+ */
+export class SessionBusyError extends AgentPGError {
+  readonly sessionId: string;
+  /** The oldest unfinished run of the session. */
+  readonly runId: string;
+  constructor(sessionId: string, runId: string) {
+    super(
+      'session_busy',
+      `session ${sessionId} has a run in flight (${runId}); this agent rejects a second prompt meanwhile`,
+    );
+    this.sessionId = sessionId;
+    this.runId = runId;
   }
 }

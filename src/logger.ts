@@ -18,8 +18,19 @@ export function createLogger(options: { level?: string } = {}): Logger {
     level: options.level ?? process.env.LOG_LEVEL ?? 'warn',
     base: { lib: 'agentpg' },
     redact: {
-      paths: ['apiKey', '*.apiKey', 'password', '*.password', 'databaseUrl', '*.databaseUrl', 'connectionString', '*.connectionString', 'headers.authorization', 'headers["x-api-key"]'],
+      paths: [
+        'apiKey',
+        '*.apiKey',
+        'password',
+        '*.password',
+        'databaseUrl',
+        '*.databaseUrl',
+        'connectionString',
+        '*.connectionString',
+        'headers.authorization',
+        'headers["x-api-key"]',
+      ],
       censor: '[redacted]',
     },
-  }) as unknown as Logger;
+  });
 }

@@ -6,6 +6,9 @@ import type { HealthCounters } from './cluster/health.js';
 import type { EventListener } from './events/listener.js';
 import type { Logger } from './logger.js';
 import type { Registry } from './model/registry.js';
+import type { EnqueueBatcher } from './runs/enqueueBatcher.js';
+import type { RunWorker } from './runs/worker.js';
+import type { ModelRateLimiter } from './ratelimit/limiter.js';
 
 /**
  * What every service of a running client shares. Built once by AgentPG.start() and handed to
@@ -23,11 +26,25 @@ export interface Runtime {
   /** The one LISTEN connection of this client. */
   events: EventListener;
   logger: Logger;
+  /**
+   * This client's secrets (its Anthropic API key, its database password), scrubbed from every
+   * text agentpg stores, logs or sends that it did not write itself: errors.ts scrubSecrets.
+   */
+  secrets: readonly string[];
   /** Background failures go here: logged, then passed to config.onError. Never throws. */
-  reportError(err: unknown, context?: string): void;
+  reportError: (err: unknown, context?: string) => void;
   /**
    * [cluster] Counters read by client.health(): the runs worker sets `inFlightRuns`, the ownership
    * manager `ownedLongRunningAgents` (functions, read at call time). Unset reads as 0.
    */
   health: HealthCounters;
+  /** [runs] Per-client state of the runs module (on the client, never in a module-level map). */
+  /** [ratelimit] Cluster-wide rate limiting of model calls; null when `rateLimits.enabled` is false. */
+  rateLimiter: ModelRateLimiter | null;
+  runs: {
+    /** The started worker, so an enqueue committed here wakes it without waiting for its NOTIFY. */
+    localWorker: RunWorker | null;
+    /** Group commit of this client's enqueues (created at the first enqueue). */
+    enqueueBatcher: EnqueueBatcher | null;
+  };
 }

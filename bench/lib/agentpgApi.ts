@@ -13,6 +13,11 @@ export function enqueue(client: AgentPG, agent: string, sessionId: string, promp
   return client.agent(agent).enqueue(sessionId, prompt);
 }
 
-export async function startLongRunning(client: AgentPG, id: string, kind: string, config: Record<string, unknown> = {}): Promise<void> {
+export async function startLongRunning(
+  client: AgentPG,
+  id: string,
+  kind: string,
+  config: Record<string, unknown> = {},
+): Promise<void> {
   await client.longRunning.start({ id, kind, config });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BENCH_DIR } from './context.js';
@@ -16,8 +17,13 @@ export interface BundledWorker {
   plain: boolean;
 }
 
-export async function bundleWorkers(names: Record<string, string>): Promise<{ workers: Record<string, BundledWorker>; note: string | null }> {
-  const outDir = path.resolve(BENCH_DIR, '../node_modules/.cache/agentpg-bench');
+export async function bundleWorkers(
+  names: Record<string, string>,
+): Promise<{ workers: Record<string, BundledWorker>; note: string | null }> {
+  // One folder per checkout: worktrees that share node_modules (a symlink) would otherwise overwrite
+  // each other's bundles mid-run, and a run would execute another checkout's code.
+  const checkout = createHash('sha256').update(BENCH_DIR).digest('hex').slice(0, 12);
+  const outDir = path.resolve(BENCH_DIR, `../node_modules/.cache/agentpg-bench-${checkout}`);
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');

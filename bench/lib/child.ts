@@ -50,7 +50,7 @@ export class Child {
     // Output is kept (the tail goes into error messages) and shown live only with BENCH_DEBUG=1.
     const collect = (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
-      if (process.env.BENCH_DEBUG) process.stderr.write(`[${this.label}] ${chunk}`);
+      if (process.env.BENCH_DEBUG) process.stderr.write(`[${this.label}] ${chunk.toString()}`);
     };
     this.proc.stdout?.on('data', collect);
     this.proc.stderr?.on('data', collect);
@@ -107,7 +107,13 @@ export class Child {
       });
       // A dead child answers nothing: fail fast (after in-flight IPC messages had a moment).
       void this.exitPromise.then(() =>
-        setTimeout(() => finish(new Error(`${this.label} exited (${this.exitCode ?? this.signal}) before ${what}\n${this.stderrTail}`)), 200),
+        setTimeout(
+          () =>
+            finish(
+              new Error(`${this.label} exited (${this.exitCode ?? this.signal}) before ${what}\n${this.stderrTail}`),
+            ),
+          200,
+        ),
       );
     });
   }

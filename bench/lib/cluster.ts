@@ -62,8 +62,16 @@ export class InstanceCluster {
         const t = wallClock();
         this.killedAt.set(instanceId, t);
         if (this.stopping) return;
-        const lines = child.stderr.trim().split('\n').filter((l) => !l.startsWith('{') && !/^\s+at /.test(l) && l.trim() !== '');
-        this.crashes.push({ instanceId, t, exit: String(child.exitCode ?? child.signal), lastOutput: lines.slice(-12).join('\n') });
+        const lines = child.stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('{') && !/^\s+at /.test(l) && l.trim() !== '');
+        this.crashes.push({
+          instanceId,
+          t,
+          exit: String(child.exitCode ?? child.signal),
+          lastOutput: lines.slice(-12).join('\n'),
+        });
         this.onCrash?.(instanceId);
       });
       child.on((m: WorkerMessage) => {
@@ -105,7 +113,9 @@ export class InstanceCluster {
     const running = [...open.entries()].filter(([owner, n]) => n > 0 && !this.killedAt.has(owner)).map(([o]) => o);
     if (running.length === 0) return null;
     // The most recent start wins if (wrongly) more than one claims to run it.
-    const last = [...this.events].reverse().find((e) => e.type === 'start' && e.agentId === agentId && running.includes(e.owner));
+    const last = [...this.events]
+      .reverse()
+      .find((e) => e.type === 'start' && e.agentId === agentId && running.includes(e.owner));
     return last?.owner ?? null;
   }
 

@@ -39,7 +39,11 @@ export async function startOwnServer(options: { flags?: string[] } = {}): Promis
   // As root, Postgres runs as the `postgres` user, which must be able to reach the data folder.
   fs.chmodSync(parent, 0o755);
   const dataDir = path.join(parent, 'pgdata');
-  let server: EmbeddedServer | null = await startEmbeddedPostgres({ dataDir, persistent: true, postgresFlags: options.flags ?? [] });
+  let server: EmbeddedServer | null = await startEmbeddedPostgres({
+    dataDir,
+    persistent: true,
+    postgresFlags: options.flags ?? [],
+  });
   const port = server.port;
   const url = server.url;
   const version = await serverVersion(url);
@@ -136,7 +140,12 @@ export async function createBenchDatabase(serverUrl: string, prefix = 'agentpg_b
 }
 
 /** Waits until `check` returns a truthy value, polling every `everyMs`; throws after `timeoutMs`. */
-export async function waitUntil<T>(check: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string, everyMs = 100): Promise<T> {
+export async function waitUntil<T>(
+  check: () => Promise<T | null | undefined | false>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

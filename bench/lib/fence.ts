@@ -49,7 +49,10 @@ export async function staleWritesAccepted(pool: pg.Pool | pg.Client): Promise<{ 
  * An interval still open (released_at null) ends at the next epoch's acquisition if the log has
  * one (a vanished owner's row is closed by the next owner), else it is open until now.
  */
-export async function ownershipLogOverlaps(pool: pg.Pool | pg.Client, shards?: number[]): Promise<{ overlaps: Overlap[]; intervals: number; available: boolean }> {
+export async function ownershipLogOverlaps(
+  pool: pg.Pool | pg.Client,
+  shards?: number[],
+): Promise<{ overlaps: Overlap[]; intervals: number; available: boolean }> {
   const exists = await pool.query(`select to_regclass('agentpg_long_running_ownership_log') is not null as ok`);
   if (!exists.rows[0].ok) return { overlaps: [], intervals: 0, available: false };
   const { rows } = await pool.query<{ shard: number; epoch: string; instance_id: string; a: number; r: number | null }>(

@@ -12,7 +12,9 @@ export interface RedisClient {
   close(): Promise<void>;
 }
 
-export async function connectRedis(options: { host?: string; port?: number; timeoutMs?: number } = {}): Promise<RedisClient> {
+export async function connectRedis(
+  options: { host?: string; port?: number; timeoutMs?: number } = {},
+): Promise<RedisClient> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 6379;
   const socket = net.connect(port, host);

@@ -46,7 +46,11 @@ interface CpuSample {
   postgres: number | null;
 }
 
-export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase, helper: Child | null): Promise<MetricResult<ConcurrencyValue>> {
+export async function measureConcurrency(
+  ctx: BenchContext,
+  db: BenchDatabase,
+  helper: Child | null,
+): Promise<MetricResult<ConcurrencyValue>> {
   const target = ctx.quick ? 300 : 2000;
   const n = target * WAVES;
   await ctx.model.request({ type: 'configure', latencyMs: LATENCY_MS });
@@ -68,7 +72,10 @@ export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase, h
         },
       });
     if (!helper) await enqueuer.waitFor((m) => m.type === 'ready', 60_000, 'enqueuer ready');
-    await enqueuer.request({ type: 'enqueueMany', agent: 'bench', count: n, sessions: n, concurrency: 32, prompt: 'Say ok.' }, 600_000);
+    await enqueuer.request(
+      { type: 'enqueueMany', agent: 'bench', count: n, sessions: n, concurrency: 32, prompt: 'Say ok.' },
+      600_000,
+    );
     await enqueuer.request({ type: 'stop' }, 60_000).catch(() => enqueuer.kill());
     await enqueuer.wait();
 
@@ -79,7 +86,13 @@ export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase, h
     const worker = new Child(workerScript('instance'), {
       label: 'agentpg-concurrency',
       env: {
-        BENCH_WORKER: JSON.stringify({ databaseUrl: db.url, instanceId, modelUrl: ctx.modelUrl, agents: true, runConcurrency: target }),
+        BENCH_WORKER: JSON.stringify({
+          databaseUrl: db.url,
+          instanceId,
+          modelUrl: ctx.modelUrl,
+          agents: true,
+          runConcurrency: target,
+        }),
       },
     });
     const poll = await new CountingClient(db.url).connect();
@@ -110,7 +123,9 @@ export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase, h
     })();
     try {
       await worker.waitFor((m) => m.type === 'ready', 60_000, 'instance ready');
-      const mine = await poll.query<{ n: string }>(`select count(*) as n from agentpg_runs where agent_name = 'bench' and state in ('queued', 'running')`);
+      const mine = await poll.query<{ n: string }>(
+        `select count(*) as n from agentpg_runs where agent_name = 'bench' and state in ('queued', 'running')`,
+      );
       const backlog = Number(mine[0].n);
       await poll.waitForCount(
         `select count(*) as n from agentpg_runs where instance_id = $1 and state in ('completed', 'failed', 'cancelled')`,
@@ -173,11 +188,16 @@ export async function measureConcurrency(ctx: BenchContext, db: BenchDatabase, h
 
 /** Average cores each process used between the samples nearest to `from` and `to`. */
 function cpuCores(samples: CpuSample[], from: number, to: number): Record<string, number | null> | null {
-  const nearest = (t: number) => samples.reduce<CpuSample | null>((b, s) => (!b || Math.abs(s.t - t) < Math.abs(b.t - t) ? s : b), null);
+  const nearest = (t: number) =>
+    samples.reduce<CpuSample | null>((b, s) => (!b || Math.abs(s.t - t) < Math.abs(b.t - t) ? s : b), null);
   const a = nearest(from);
   const b = nearest(to);
   if (!a || !b || b.t <= a.t) return null;
   const seconds = (b.t - a.t) / 1000;
   const cores = (x: number | null, y: number | null) => (x === null || y === null ? null : round((y - x) / seconds, 2));
-  return { instance: cores(a.instance, b.instance), model: cores(a.model, b.model), postgres: cores(a.postgres, b.postgres) };
+  return {
+    instance: cores(a.instance, b.instance),
+    model: cores(a.model, b.model),
+    postgres: cores(a.postgres, b.postgres),
+  };
 }

@@ -6,10 +6,13 @@
  * just before the kill to the handler's start in another process (both wall clock). A replacement
  * process is started after each trial and the agent left to settle before the next kill.
  *
- * Redis baseline (seed 004), under the same kills: right before each kill, the doomed process also
- * takes a Redis lock `SET key NX PX 30000` as if it had owned it for a while (the last 10 s
- * refresh was a uniformly random 0–10 s ago). The harness then plays the other pods' recovery
- * sweep: every 1 s it tries `SET key NX PX 30000`. Time to acquisition = the baseline's failover.
+ * Redis baseline (a TTL lock per agent), timed at the same kills but compared with the partition: right before
+ * each kill, the doomed process also takes a Redis lock `SET key NX PX 30000` as if it had owned
+ * it for a while (the last 10 s refresh was a uniformly random 0–10 s ago). The harness then plays
+ * the other pods' recovery sweep: every 1 s it tries `SET key NX PX 30000`. Time to acquisition =
+ * the baseline's failover. Nothing but the TTL frees such a lock, so a killed and a lost owner
+ * are the same event for it; for agentpg they are not (a kill closes its sockets, which the server
+ * sees at once), so the like-for-like comparison is the lost owner: failover_partition_ms.
  * Trials of 20–31 s each overlap (one key per kill), so they do not lengthen the run.
  *
  * Partition (same cluster, after the kills): every process reaches Postgres through its own TCP
@@ -36,13 +39,14 @@ export interface SigkillValue {
   p50: number | null;
   max: number | null;
   trials: number;
-  redis_ttl_baseline_p50: number | null;
 }
 
 export interface PartitionValue {
   p50: number | null;
   max: number | null;
   overlaps: number | null;
+  /** Filled in by the harness when the Redis baseline (timed at the kills) has finished. */
+  redis_ttl_baseline_p50: number | null;
 }
 
 export interface FailoverResults {
@@ -53,7 +57,11 @@ export interface FailoverResults {
 }
 
 /** Both failover metrics on one cluster of three proxied instance processes. */
-export async function measureFailover(ctx: BenchContext, db: BenchDatabase, which: { sigkill: boolean; partition: boolean }): Promise<FailoverResults> {
+export async function measureFailover(
+  ctx: BenchContext,
+  db: BenchDatabase,
+  which: { sigkill: boolean; partition: boolean },
+): Promise<FailoverResults> {
   await installFenceAudit(db);
   const cluster = new InstanceCluster(
     'fo',
@@ -62,7 +70,11 @@ export async function measureFailover(ctx: BenchContext, db: BenchDatabase, whic
     { proxied: true },
   );
   let redis: RedisClient | null = null;
-  const out: FailoverResults = { sigkill: null, partition: null, redisBaseline: Promise.resolve({ p50: null, samples: [], note: null }) };
+  const out: FailoverResults = {
+    sigkill: null,
+    partition: null,
+    redisBaseline: Promise.resolve({ p50: null, samples: [], note: null }),
+  };
   try {
     if (which.sigkill && (await redisAvailable())) redis = await connectRedis();
     const [first] = await cluster.spawn(3);
@@ -118,7 +130,14 @@ async function sigkillTrials(
     const owner = await cluster.waitStable(agentId, 1500 + Math.random() * 1000, 60_000);
     const victim = cluster.children.get(owner)!;
     const key = `${redisPrefix}:${trial}`;
-    if (redis) await victim.request({ type: 'redisOwn', key, ttlMs: 30_000, refreshMs: 10_000, phaseMs: Math.floor(Math.random() * 10_000) });
+    if (redis)
+      await victim.request({
+        type: 'redisOwn',
+        key,
+        ttlMs: 30_000,
+        refreshMs: 10_000,
+        phaseMs: Math.floor(Math.random() * 10_000),
+      });
     const tKill = wallClock();
     cluster.kill(owner, tKill);
     if (redis) redisPending.push(sweep(key, tKill));
@@ -130,14 +149,24 @@ async function sigkillTrials(
     }
     // The replacement starts in the background, as a restarted pod would; the next trial waits for
     // the agent to be stable on one owner anyway, and for at least two other processes.
-    replacements.push(cluster.spawn(1).catch((err) => void failures.push(`replacement: ${(err as Error).message.split('\n')[0]}`)));
-    await waitUntil(async () => cluster.alive().filter((c) => c.messages.some((m) => m.type === 'ready')).length >= 3, 60_000, 'a replacement');
+    replacements.push(
+      cluster.spawn(1).catch((err) => void failures.push(`replacement: ${(err as Error).message.split('\n')[0]}`)),
+    );
+    await waitUntil(
+      async () => cluster.alive().filter((c) => c.messages.some((m) => m.type === 'ready')).length >= 3,
+      60_000,
+      'a replacement',
+    );
   }
   await Promise.all(replacements);
   if (failures.length) notes.push(...failures);
   const redisDone = (async () => {
     if (!redis) {
-      return { p50: null, samples: [], note: 'Redis is not reachable on 127.0.0.1:6379: the seed-004 baseline was skipped (redis_ttl_baseline_p50 = null)' };
+      return {
+        p50: null,
+        samples: [],
+        note: 'Redis is not reachable on 127.0.0.1:6379: the Redis TTL lock baseline was skipped (redis_ttl_baseline_p50 = null)',
+      };
     }
     // Every lock expires within 30 s of its kill; give up 45 s after the last one.
     await Promise.race([Promise.all(redisPending), sleep(45_000)]);
@@ -146,7 +175,11 @@ async function sigkillTrials(
   })();
   return {
     result: {
-      value: { p50: round(percentile(results, 50), 0), max: round(max(results), 0), trials: results.length, redis_ttl_baseline_p50: null },
+      value: {
+        p50: round(percentile(results, 50), 0),
+        max: round(max(results), 0),
+        trials: results.length,
+      },
       details: { samples_ms: results.map((x) => Math.round(x)), failed_trials: failures.length },
       notes,
     },
@@ -154,7 +187,11 @@ async function sigkillTrials(
   };
 }
 
-async function partitionTrials(ctx: BenchContext, db: BenchDatabase, cluster: InstanceCluster): Promise<MetricResult<PartitionValue>> {
+async function partitionTrials(
+  ctx: BenchContext,
+  db: BenchDatabase,
+  cluster: InstanceCluster,
+): Promise<MetricResult<PartitionValue>> {
   const trials = ctx.quick ? 1 : 3;
   const agentId = 'partition-agent';
   const notes: string[] = [];
@@ -178,25 +215,34 @@ async function partitionTrials(ctx: BenchContext, db: BenchDatabase, cluster: In
     // Heal after a while: the cut-off owner's queued writes now reach the server (and must be
     // rejected by the fence).
     await sleep(1000);
-    const stop = cluster.events.find((e) => e.type === 'stop' && e.owner === owner && e.agentId === agentId && e.t > tFreeze);
+    const stop = cluster.events.find(
+      (e) => e.type === 'stop' && e.owner === owner && e.agentId === agentId && e.t > tFreeze,
+    );
     if (stop) lostAfterFreeze.push(stop.t - tFreeze);
     proxy.thaw();
     await sleep(ctx.quick ? 3000 : 5000);
     timelines.push(
       cluster.events
         .filter((e) => e.agentId === agentId && e.t > tFreeze - 1000)
-        .map((e) => `${Math.round(e.t - tFreeze)} ms ${e.owner} ${e.type} epoch ${e.epoch}${e.reason ? ` (${e.reason})` : ''}`),
+        .map(
+          (e) =>
+            `${Math.round(e.t - tFreeze)} ms ${e.owner} ${e.type} epoch ${e.epoch}${e.reason ? ` (${e.reason})` : ''}`,
+        ),
     );
   }
   for (const c of cluster.alive()) {
-    staleRejected += Number((await c.request({ type: 'lrCount' }).catch(() => ({ staleRejections: 0 }))).staleRejections ?? 0);
+    staleRejected += Number(
+      (await c.request({ type: 'lrCount' }).catch(() => ({ staleRejections: 0 }))).staleRejections ?? 0,
+    );
   }
   const intervals = intervalsFromEvents(
     cluster.events.map((e) => ({ ...e })),
     cluster.killedAt,
   );
   const handlerOverlaps = findOverlaps(intervals.filter((i) => i.agentId === agentId));
-  const [{ shard }] = await db.query<{ shard: number }>(`select shard from agentpg_long_running_agents where id = $1`, [agentId]);
+  const [{ shard }] = await db.query<{ shard: number }>(`select shard from agentpg_long_running_agents where id = $1`, [
+    agentId,
+  ]);
   const log = await ownershipLogOverlaps(db.pool, [shard]);
   if (!log.available) notes.push('agentpg_long_running_ownership_log is missing: only handler intervals were checked');
   const stale = await staleWritesAccepted(db.pool);
@@ -207,6 +253,7 @@ async function partitionTrials(ctx: BenchContext, db: BenchDatabase, cluster: In
       p50: round(percentile(results, 50), 0),
       max: round(max(results), 0),
       overlaps: handlerOverlaps.length + log.overlaps.length,
+      redis_ttl_baseline_p50: null,
     },
     details: {
       trials: results.length,

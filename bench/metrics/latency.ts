@@ -42,6 +42,8 @@ export async function startLatencyHelper(ctx: BenchContext, db: BenchDatabase): 
         instanceId: 'bench-latency',
         modelUrl: ctx.modelUrl,
         agents: true,
+        // resume_after_decision_ms (bench/metrics/waits.ts) uses this helper too.
+        waitTool: true,
         subscribeEvents: true,
         runConcurrency: 1,
         cluster: { shutdownTimeoutMs: 1000 },
@@ -53,7 +55,11 @@ export async function startLatencyHelper(ctx: BenchContext, db: BenchDatabase): 
   return helper;
 }
 
-export async function measureEnqueueToStart(ctx: BenchContext, db: BenchDatabase, worker: Child): Promise<MetricResult<LatencyValue>> {
+export async function measureEnqueueToStart(
+  ctx: BenchContext,
+  db: BenchDatabase,
+  worker: Child,
+): Promise<MetricResult<LatencyValue>> {
   const warmup = ctx.quick ? 10 : 20;
   const samples = (ctx.quick ? 100 : 200) + warmup;
   // Both stamps are taken in the instance process: when enqueue() returned, and when its
@@ -70,7 +76,10 @@ export async function measureEnqueueToStart(ctx: BenchContext, db: BenchDatabase
     ctx.log(`enqueue_to_start: ${samples} runs, one at a time`);
     const enqueued: Array<{ runId: string; t: number }> = [];
     for (let i = 0; i < samples; i++) {
-      const r = (await worker.request({ type: 'enqueueOne', agent: 'bench', prompt: 'Say ok.' })) as unknown as { runId: string; t: number };
+      const r = (await worker.request({ type: 'enqueueOne', agent: 'bench', prompt: 'Say ok.' })) as unknown as {
+        runId: string;
+        t: number;
+      };
       enqueued.push(r);
       // Idle system: the next run is enqueued only once this one has finished, plus a pause.
       await waitUntil(async () => finished.has(r.runId), 30_000, `run ${r.runId} to finish`, 2);
@@ -96,7 +105,11 @@ export async function measureEnqueueToStart(ctx: BenchContext, db: BenchDatabase
   }
 }
 
-export async function measureEventLatency(ctx: BenchContext, db: BenchDatabase, subscriber: Child): Promise<MetricResult<LatencyValue>> {
+export async function measureEventLatency(
+  ctx: BenchContext,
+  db: BenchDatabase,
+  subscriber: Child,
+): Promise<MetricResult<LatencyValue>> {
   const warmupRuns = 5;
   const runs = (ctx.quick ? 50 : 100) + warmupRuns; // two timed transitions each (queued → running → completed)
   const c = new pg.Client({ connectionString: db.url, application_name: HARNESS_APP });
@@ -106,11 +119,13 @@ export async function measureEventLatency(ctx: BenchContext, db: BenchDatabase, 
     ctx.log(`event_latency: ${runs * 2} state changes, subscriber in another process`);
     const callbacks = new Map<string, number>();
     const off = subscriber.on((m) => {
-      if (m.type === 'event') callbacks.set(`${m.runId}:${m.state}`, m.t as number);
+      if (m.type === 'event') callbacks.set(`${String(m.runId)}:${String(m.state)}`, m.t as number);
     });
     cleanup = off;
     const [{ id: sessionId }] = (
-      await c.query<{ id: string }>(`insert into agentpg_sessions (tenant_id, identifier) values ('bench-tenant', 'events') returning id`)
+      await c.query<{ id: string }>(
+        `insert into agentpg_sessions (tenant_id, identifier) values ('bench-tenant', 'events') returning id`,
+      )
     ).rows;
     const commits: Array<{ key: string; t: number; roundTripMs: number; warm: boolean }> = [];
     for (let i = 0; i < runs; i++) {

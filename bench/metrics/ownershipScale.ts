@@ -42,7 +42,10 @@ async function insertAgents(db: BenchDatabase, count: number, prefix: string): P
  * not answer for a while (its event loop is the one that starts them): `fresh` is false unless
  * every live process answered this round, and only fresh rounds count.
  */
-async function runningCounts(children: Child[], stats: { unanswered: number }): Promise<{ counts: number[]; fresh: boolean }> {
+async function runningCounts(
+  children: Child[],
+  stats: { unanswered: number },
+): Promise<{ counts: number[]; fresh: boolean }> {
   let fresh = true;
   const counts = await Promise.all(
     children.map(async (c) => {
@@ -72,7 +75,10 @@ export async function measureOwnershipScale(ctx: BenchContext, db: BenchDatabase
   const notes: string[] = [];
   ctx.log(`ownership_scale: inserting ${agents} long-running agents`);
   await insertAgents(db, agents, 'scale');
-  const cluster = new InstanceCluster('scale', () => ({ databaseUrl: db.url, longRunning: { kind: KIND, report: 'count' } }));
+  const cluster = new InstanceCluster('scale', () => ({
+    databaseUrl: db.url,
+    longRunning: { kind: KIND, report: 'count' },
+  }));
   try {
     ctx.log(`ownership_scale: starting ${instances} instances`);
     // Not waiting for `ready`: start() includes the first restore sweep, which is part of what
@@ -98,7 +104,8 @@ export async function measureOwnershipScale(ctx: BenchContext, db: BenchDatabase
       }
       await sleep(100);
     }
-    if (allOwnedAt === null) notes.push(`only ${counts.reduce((a, b) => a + b, 0)} of ${agents} agents were running at the deadline`);
+    if (allOwnedAt === null)
+      notes.push(`only ${counts.reduce((a, b) => a + b, 0)} of ${agents} agents were running at the deadline`);
     const atAllOwned = maxOverMean(counts);
     // Let rebalancing finish: fresh counts unchanged for 3 s (at most 60 s).
     let stableSince = Date.now();
@@ -112,16 +119,21 @@ export async function measureOwnershipScale(ctx: BenchContext, db: BenchDatabase
         continue;
       }
       counts = r.counts;
-      maxSimultaneous = Math.max(maxSimultaneous, counts.reduce((a, b) => a + b, 0));
+      maxSimultaneous = Math.max(
+        maxSimultaneous,
+        counts.reduce((a, b) => a + b, 0),
+      );
       const now = counts.join(',');
       if (now !== last) {
         last = now;
         stableSince = Date.now();
       }
     }
-    if (Date.now() - stableSince < 3000) notes.push('the per-instance counts were still changing 60 s after all agents were owned');
+    if (Date.now() - stableSince < 3000)
+      notes.push('the per-instance counts were still changing 60 s after all agents were owned');
     // More handlers running at once than agents exist = some agent ran on two instances at once.
-    if (maxSimultaneous > agents) notes.push(`${maxSimultaneous - agents} more handlers were running at once than there are agents`);
+    if (maxSimultaneous > agents)
+      notes.push(`${maxSimultaneous - agents} more handlers were running at once than there are agents`);
     const settledAfterMs = allOwnedAt === null ? null : wallClock() - allOwnedAt - (Date.now() - stableSince);
     return {
       value: {
@@ -136,7 +148,9 @@ export async function measureOwnershipScale(ctx: BenchContext, db: BenchDatabase
         balanced_after_all_owned_ms: settledAfterMs === null ? null : Math.max(0, Math.round(settledAfterMs)),
         count_polls_unanswered_within_5s: poll.unanswered,
         max_simultaneous_handlers: maxSimultaneous,
-        instance_start_ms: children.map((c) => Math.round(Number(c.messages.find((m) => m.type === 'ready')?.startMs ?? NaN))),
+        instance_start_ms: children.map((c) =>
+          Math.round(Number(c.messages.find((m) => m.type === 'ready')?.startMs ?? NaN)),
+        ),
       },
       notes,
     };
@@ -156,7 +170,10 @@ function vmRssKb(pid: number): number | null {
 
 export async function measureRss(ctx: BenchContext, db: BenchDatabase): Promise<MetricResult<number | null>> {
   const agents = 10_000;
-  const cluster = new InstanceCluster('rss', () => ({ databaseUrl: db.url, longRunning: { kind: KIND, report: 'count' } }));
+  const cluster = new InstanceCluster('rss', () => ({
+    databaseUrl: db.url,
+    longRunning: { kind: KIND, report: 'count' },
+  }));
   try {
     ctx.log(`rss_mb_10k_agents: one instance, ${agents} idle agents`);
     const [child] = await cluster.spawn(1);

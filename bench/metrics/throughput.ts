@@ -6,6 +6,9 @@
  * latency. The rate is N over the span from the first unit created to the last one finished, read
  * from the database's own timestamps (agentpg_runs.created_at → finalized_at; pg-boss job
  * created_on → completed_on), so neither side's process start or the harness's polling counts.
+ * N is large enough that each side runs for seconds; the ratio is withheld when a side ran shorter
+ * than bench/lib/comparison.ts's minimum, and flagged when a side went seconds without finishing
+ * a job (a stalled poll), from the same timestamps.
  *
  * db_cost_per_run: pg_stat_database.xact_commit and pg_current_wal_lsn() deltas over the agentpg
  * side, from before the first enqueue to after the instance stopped (its backends flushed their
@@ -17,10 +20,19 @@ import { workerScript, type BenchContext, type MetricResult } from '../lib/conte
 import { sleep, type BenchDatabase } from '../lib/database.js';
 import { costDelta, costSnapshot } from '../lib/dbCost.js';
 import { CountingClient } from '../lib/poll.js';
+import { judgeThroughput, longestGapMs, type SideRun, type Verdict } from '../lib/comparison.js';
 import { round } from '../lib/stats.js';
 
 export interface ThroughputValue {
-  runs_throughput: { runs_per_s: number | null; baseline_jobs_per_s: number | null; ratio: number | null };
+  runs_throughput: {
+    runs_per_s: number | null;
+    baseline_jobs_per_s: number | null;
+    /** Null when a side ran too short (see `check`). */
+    ratio: number | null;
+    /** ok, too_short (no ratio) or stalled (ratio printed, not trusted); bench/lib/comparison.ts. */
+    check: Verdict['kind'];
+    check_reason: string | null;
+  };
   db_cost_per_run: { commits: number | null; wal_bytes: number | null };
 }
 
@@ -29,7 +41,8 @@ const ENQUEUE_CONCURRENCY = 32;
 const RUN_CONCURRENCY = 100; // agentpg's default runConcurrency
 
 export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): Promise<MetricResult<ThroughputValue>> {
-  const n = ctx.quick ? 300 : 2500;
+  // Seconds per side on an idle 2-core machine at ~1,000/s, above MIN_SPAN_S / MIN_JOBS with room.
+  const n = ctx.quick ? 3000 : 10000;
   const sessions = Math.max(1, Math.floor(n / 5));
   const prompt = 'Say ok.';
   const notes: string[] = [];
@@ -38,7 +51,14 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
   ctx.log(`throughput: baseline, ${n} bare pg-boss jobs`);
   const baseline = new Child(workerScript('baseline'), {
     label: 'baseline',
-    env: { BENCH_BASELINE: JSON.stringify({ databaseUrl: db.url, modelUrl: ctx.modelUrl, queue: BASELINE_QUEUE, concurrency: RUN_CONCURRENCY }) },
+    env: {
+      BENCH_BASELINE: JSON.stringify({
+        databaseUrl: db.url,
+        modelUrl: ctx.modelUrl,
+        queue: BASELINE_QUEUE,
+        concurrency: RUN_CONCURRENCY,
+      }),
+    },
   });
   await baseline.waitFor((m) => m.type === 'ready', 60_000, 'baseline ready');
   const bBefore = await costSnapshot(ctx.server.url, db.name);
@@ -50,8 +70,10 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
     n,
     300_000,
   );
-  const [bSpan] = await bPoll.query<{ span_s: number; n: string }>(
-    `select extract(epoch from max(completed_on) - min(created_on))::float8 as span_s, count(*) as n
+  const [bSpan] = await bPoll.query<{ span_s: number; n: string; created_ms: number; finished_ms: number[] }>(
+    `select extract(epoch from max(completed_on) - min(created_on))::float8 as span_s, count(*) as n,
+            extract(epoch from min(created_on))::float8 * 1000 as created_ms,
+            array_agg(extract(epoch from completed_on)::float8 * 1000) as finished_ms
      from agentpg_boss.job where name = $1 and state = 'completed'`,
     [BASELINE_QUEUE],
   );
@@ -69,24 +91,41 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
   const worker = new Child(workerScript('instance'), {
     label: 'agentpg',
     env: {
-      BENCH_WORKER: JSON.stringify({ databaseUrl: db.url, instanceId, modelUrl: ctx.modelUrl, agents: true, runConcurrency: RUN_CONCURRENCY }),
+      BENCH_WORKER: JSON.stringify({
+        databaseUrl: db.url,
+        instanceId,
+        modelUrl: ctx.modelUrl,
+        agents: true,
+        runConcurrency: RUN_CONCURRENCY,
+      }),
     },
   });
   await worker.waitFor((m) => m.type === 'ready', 60_000, 'agentpg instance ready');
   const before = await costSnapshot(ctx.server.url, db.name);
   const poll = await new CountingClient(db.url).connect();
   const modelBefore = (await ctx.model.request({ type: 'stats' })) as unknown as { completed: number };
-  await worker.request({ type: 'enqueueMany', agent: 'bench', count: n, sessions, concurrency: ENQUEUE_CONCURRENCY, prompt }, 600_000);
+  await worker.request(
+    { type: 'enqueueMany', agent: 'bench', count: n, sessions, concurrency: ENQUEUE_CONCURRENCY, prompt },
+    600_000,
+  );
   await poll.waitForCount(
     `select count(*) as n from agentpg_runs where agent_name = 'bench' and state in ('completed', 'failed', 'cancelled')`,
     [],
     n,
     600_000,
   );
-  const [span] = await poll.query<{ span_s: number; completed: string; failed: string }>(
+  const [span] = await poll.query<{
+    span_s: number;
+    completed: string;
+    failed: string;
+    created_ms: number;
+    finished_ms: number[];
+  }>(
     `select extract(epoch from max(finalized_at) - min(created_at))::float8 as span_s,
             count(*) filter (where state = 'completed') as completed,
-            count(*) filter (where state <> 'completed') as failed
+            count(*) filter (where state <> 'completed') as failed,
+            extract(epoch from min(created_at))::float8 * 1000 as created_ms,
+            array_agg(extract(epoch from finalized_at)::float8 * 1000) as finished_ms
      from agentpg_runs where agent_name = 'bench'`,
   );
   await poll.end();
@@ -99,11 +138,32 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
   const cost = costDelta(before, after, n, poll.statements);
   const rate = Number(span.completed) / span.span_s;
   if (Number(span.failed) > 0) notes.push(`${span.failed} of ${n} runs did not complete`);
-  if (ctx.server.kind === 'external') notes.push('WAL is server-wide: other activity on the shared server inflates wal_bytes');
+  const baselineSide: SideRun = {
+    label: 'bare pg-boss',
+    jobs: Number(bSpan.n),
+    spanS: bSpan.span_s,
+    longestGapMs: longestGapMs(bSpan.created_ms, bSpan.finished_ms),
+  };
+  const agentpgSide: SideRun = {
+    label: 'agentpg',
+    jobs: Number(span.completed),
+    spanS: span.span_s,
+    longestGapMs: longestGapMs(span.created_ms, span.finished_ms),
+  };
+  const verdict = judgeThroughput(agentpgSide, baselineSide);
+  if (verdict.kind !== 'ok') notes.push(verdict.reason);
+  if (ctx.server.kind === 'external')
+    notes.push('WAL is server-wide: other activity on the shared server inflates wal_bytes');
 
   return {
     value: {
-      runs_throughput: { runs_per_s: round(rate, 1), baseline_jobs_per_s: round(baselineRate, 1), ratio: round(rate / baselineRate, 3) },
+      runs_throughput: {
+        runs_per_s: round(rate, 1),
+        baseline_jobs_per_s: round(baselineRate, 1),
+        ratio: round(verdict.ratio, 3),
+        check: verdict.kind,
+        check_reason: verdict.kind === 'ok' ? null : verdict.reason,
+      },
       db_cost_per_run: { commits: round(cost.commits, 2), wal_bytes: round(cost.wal_bytes, 0) },
     },
     details: {
@@ -113,6 +173,8 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
       run_concurrency: RUN_CONCURRENCY,
       agentpg_span_s: round(span.span_s, 3),
       baseline_span_s: round(bSpan.span_s, 3),
+      agentpg_longest_gap_ms: round(agentpgSide.longestGapMs, 0),
+      baseline_longest_gap_ms: round(baselineSide.longestGapMs, 0),
       model_calls_agentpg: modelAfter.completed - modelBefore.completed,
       agentpg_commits_total: cost.commits_total,
       agentpg_wal_bytes_total: cost.wal_bytes_total,

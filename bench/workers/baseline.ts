@@ -7,6 +7,12 @@
  * wakes its workers with its own NOTIFY (the run state trigger) and sets the queue's pg-boss
  * `notify` off; a bare pg-boss user turns pg-boss's own `notify` on instead.
  *
+ * Polling: pg-boss NOTIFYs only when a job is sent. Under key_strict_fifo the next job of a
+ * session becomes fetchable when the one before it completes, and nothing wakes a worker for it;
+ * with `notify` on, pg-boss then falls back to `notifyPollingIntervalSeconds`, 30 s by default
+ * (a run of this benchmark once sat idle 30 s with jobs queued). A competent pg-boss user with
+ * per-session FIFO polls often instead: both intervals at POLL_SECONDS.
+ *
  * Env BENCH_BASELINE (JSON): { databaseUrl, modelUrl, queue, concurrency }.
  */
 import Anthropic from '@anthropic-ai/sdk';
@@ -28,6 +34,8 @@ const send = (m: Record<string, unknown>) => {
 };
 
 const BATCH = 50; // agentpg's run worker fetches at most 50 jobs at a time (src/runs/worker.ts)
+/** The worker's poll while idle, NOTIFY or not (see the top of this file). */
+const POLL_SECONDS = 0.5;
 
 const boss = new PgBoss({
   connectionString: cfg.databaseUrl,
@@ -59,7 +67,8 @@ await boss.work<{ prompt: string }>(
     batchSize: Math.min(BATCH, cfg.concurrency),
     localConcurrency: Math.max(1, Math.ceil(cfg.concurrency / BATCH)),
     burstWhenBatchFull: true,
-    pollingIntervalSeconds: 2,
+    pollingIntervalSeconds: POLL_SECONDS,
+    notifyPollingIntervalSeconds: POLL_SECONDS,
   },
   async (jobs) => {
     await Promise.all(
@@ -75,32 +84,46 @@ await boss.work<{ prompt: string }>(
 );
 send({ type: 'ready', pid: process.pid, t: now() });
 
-process.on('message', async (m: { type: string; reqId?: string; count?: number; sessions?: number; concurrency?: number; prompt?: string }) => {
-  const reply = (body: Record<string, unknown>) => send({ ...body, reqId: m.reqId });
-  try {
-    if (m.type === 'sendMany') {
-      const count = m.count ?? 0;
-      const t0 = now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(m.concurrency ?? 32, count) }, async () => {
-          while (next < count) {
-            const i = next++;
-            // The same per-session FIFO key and tenant group agentpg's enqueue sets.
-            await boss.send(cfg.queue, { prompt: m.prompt ?? 'hello' }, { singletonKey: `s-${i % (m.sessions ?? 1)}`, group: { id: 'bench-tenant' } });
-          }
-        }),
-      );
-      reply({ type: 'sent', t0, t1: now() });
-    } else if (m.type === 'stop') {
-      await boss.stop({ graceful: false }).catch(() => {});
-      reply({ type: 'ok' });
-      process.exit(0);
-    } else {
-      reply({ type: 'error', message: `unknown command ${m.type}` });
+process.on(
+  'message',
+  async (m: {
+    type: string;
+    reqId?: string;
+    count?: number;
+    sessions?: number;
+    concurrency?: number;
+    prompt?: string;
+  }) => {
+    const reply = (body: Record<string, unknown>) => send({ ...body, reqId: m.reqId });
+    try {
+      if (m.type === 'sendMany') {
+        const count = m.count ?? 0;
+        const t0 = now();
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Math.min(m.concurrency ?? 32, count) }, async () => {
+            while (next < count) {
+              const i = next++;
+              // The same per-session FIFO key and tenant group agentpg's enqueue sets.
+              await boss.send(
+                cfg.queue,
+                { prompt: m.prompt ?? 'hello' },
+                { singletonKey: `s-${i % (m.sessions ?? 1)}`, group: { id: 'bench-tenant' } },
+              );
+            }
+          }),
+        );
+        reply({ type: 'sent', t0, t1: now() });
+      } else if (m.type === 'stop') {
+        await boss.stop({ graceful: false }).catch(() => {});
+        reply({ type: 'ok' });
+        process.exit(0);
+      } else {
+        reply({ type: 'error', message: `unknown command ${m.type}` });
+      }
+    } catch (err) {
+      reply({ type: 'error', message: (err as Error).message });
     }
-  } catch (err) {
-    reply({ type: 'error', message: (err as Error).message });
-  }
-});
+  },
+);
 process.on('disconnect', () => process.exit(0));

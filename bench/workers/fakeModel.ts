@@ -5,7 +5,9 @@
  * requests (peak, sampled every 10 ms), and its latency and reply mode can change between phases.
  *
  * Env: FAKE_LATENCY_MS (default 0), FAKE_MODE = text (always `ok`) | tool (a prompt containing
- * "[tool]" gets one `record` tool_use first, then text once the tool_result is back).
+ * "[tool]" gets one `record` tool_use first, then text once the tool_result is back). Whatever the
+ * mode, a prompt containing "[wait]" gets one `approve_me` tool_use first (a tool that needs
+ * approval: the run waits, bench/metrics/waits.ts), then text.
  */
 import { startFakeAnthropic, type FakeReply, type FakeRequest } from '../../src/testing/index.js';
 
@@ -16,22 +18,34 @@ let toolUseSeq = 0;
 
 function hasToolResult(req: FakeRequest): boolean {
   const last = req.body.messages?.[req.body.messages.length - 1];
-  return !!last && Array.isArray(last.content) && last.content.some((b) => (b as { type?: string }).type === 'tool_result');
+  return (
+    !!last && Array.isArray(last.content) && last.content.some((b) => (b as { type?: string }).type === 'tool_result')
+  );
 }
 
 function firstUserText(req: FakeRequest): string {
   const first = req.body.messages?.[0];
   if (!first) return '';
   if (typeof first.content === 'string') return first.content;
-  return first.content.map((b) => ((b as { type?: string }).type === 'text' ? (b as { text: string }).text : '')).join('\n');
+  return first.content
+    .map((b) => ((b as { type?: string }).type === 'text' ? (b as { text: string }).text : ''))
+    .join('\n');
 }
 
 const fake = await startFakeAnthropic({
   record: false,
   responder: (req): FakeReply => {
+    if (!hasToolResult(req) && firstUserText(req).includes('[wait]'))
+      return {
+        toolUses: [{ id: `toolu_wait_${process.pid}_${++toolUseSeq}`, name: 'approve_me', input: {} }],
+        latencyMs,
+      };
     if (mode === 'tool' && !hasToolResult(req) && firstUserText(req).includes('[tool]')) {
       // The tool_use id is unique per model call: a retried model call makes a new tool call.
-      return { toolUses: [{ id: `toolu_bench_${process.pid}_${++toolUseSeq}`, name: 'record', input: { note: 'chaos' } }], latencyMs };
+      return {
+        toolUses: [{ id: `toolu_bench_${process.pid}_${++toolUseSeq}`, name: 'record', input: { note: 'chaos' } }],
+        latencyMs,
+      };
     }
     return { text: 'ok', latencyMs };
   },

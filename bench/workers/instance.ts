@@ -20,6 +20,8 @@ export interface InstanceWorkerConfig {
   poolSize?: number;
   /** Register the single-turn agent `bench` (and `chaos`, which may call the `record` tool). */
   agents?: boolean;
+  /** Register the agent `waiter` and its tool `approve_me`, which needs approval (runs that wait). */
+  waitTool?: boolean;
   /** Register the `record` tool: every execution is logged in chaos_tool_executions. */
   recordTool?: boolean;
   longRunning?: {
@@ -30,7 +32,9 @@ export interface InstanceWorkerConfig {
     fencedEveryMs?: number;
   };
   ownership?: AgentPGConfig['ownership'];
-  cluster?: Partial<Pick<AgentPGConfig, 'heartbeatIntervalMs' | 'instanceTtlMs' | 'cleanupIntervalMs' | 'shutdownTimeoutMs'>>;
+  cluster?: Partial<
+    Pick<AgentPGConfig, 'heartbeatIntervalMs' | 'instanceTtlMs' | 'cleanupIntervalMs' | 'shutdownTimeoutMs'>
+  >;
   /** Subscribe to run_state_changed and report each callback (`event`, wall clock). */
   subscribeEvents?: boolean;
 }
@@ -61,8 +65,10 @@ async function fencedLoop(ctx: LongRunningContext, everyMs: number): Promise<voi
         ]);
       });
     } catch (err) {
-      if ((err as { code?: string }).code === 'stale_owner' || (err as Error).name === 'StaleOwnerError') staleRejections++;
-      else if (!ctx.signal.aborted) send({ type: 'fenced_error', agentId: ctx.agentId, message: String((err as Error).message) });
+      if ((err as { code?: string }).code === 'stale_owner' || (err as Error).name === 'StaleOwnerError')
+        staleRejections++;
+      else if (!ctx.signal.aborted)
+        send({ type: 'fenced_error', agentId: ctx.agentId, message: String((err as Error).message) });
     }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, everyMs);
@@ -90,10 +96,31 @@ if (cfg.agents) {
     ...(cfg.recordTool ? [{ name: 'chaos', model: 'claude-bench', maxTokens: 64, tools: ['record'] }] : []),
   ];
 }
+if (cfg.waitTool) {
+  config.agents = [
+    ...(config.agents ?? []),
+    { name: 'waiter', model: 'claude-bench', maxTokens: 64, tools: ['approve_me'] },
+  ];
+  config.tools = [
+    ...(config.tools ?? []),
+    {
+      name: 'approve_me',
+      description: 'Needs a person to approve it.',
+      inputSchema: { type: 'object', properties: {} },
+      needsApproval: true,
+      execute: () => 'approved and done',
+    },
+  ];
+}
 if (cfg.recordTool) {
-  toolPool = new pg.Pool({ connectionString: cfg.databaseUrl, max: 4, application_name: `agentpg-bench-tool:${cfg.instanceId}` });
+  toolPool = new pg.Pool({
+    connectionString: cfg.databaseUrl,
+    max: 4,
+    application_name: `agentpg-bench-tool:${cfg.instanceId}`,
+  });
   toolPool.on('error', () => {});
   config.tools = [
+    ...(config.tools ?? []),
     {
       name: 'record',
       description: 'Records that it was executed.',
@@ -126,14 +153,23 @@ if (cfg.longRunning) {
           stopped = true;
           running--;
           if (lr.report === 'events') {
-            send({ type: 'lr_stop', agentId: ctx.agentId, epoch: ctx.epoch, instanceId: cfg.instanceId, reason: ctx.abortReason, t: now() });
+            send({
+              type: 'lr_stop',
+              agentId: ctx.agentId,
+              epoch: ctx.epoch,
+              instanceId: cfg.instanceId,
+              reason: ctx.abortReason,
+              t: now(),
+            });
           }
         };
-        if (lr.report === 'events') send({ type: 'lr_start', agentId: ctx.agentId, epoch: ctx.epoch, instanceId: cfg.instanceId, t: now() });
+        if (lr.report === 'events')
+          send({ type: 'lr_start', agentId: ctx.agentId, epoch: ctx.epoch, instanceId: cfg.instanceId, t: now() });
         ctx.signal.addEventListener('abort', reportStop, { once: true });
         try {
           if (lr.fencedEveryMs) await fencedLoop(ctx, lr.fencedEveryMs);
-          else if (!ctx.signal.aborted) await new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true }));
+          else if (!ctx.signal.aborted)
+            await new Promise<void>((r) => ctx.signal.addEventListener('abort', () => r(), { once: true }));
         } finally {
           reportStop();
           if (lr.report === 'events') send({ type: 'lr_return', agentId: ctx.agentId, epoch: ctx.epoch, t: now() });
@@ -147,7 +183,7 @@ if (cfg.ownership) config.ownership = cfg.ownership;
 const client = new AgentPG(config);
 let resolveStarted: (p: Promise<void>) => void = () => {};
 const started = new Promise<void>((resolve, reject) => {
-  resolveStarted = (p) => p.then(resolve, reject);
+  resolveStarted = (p) => void p.then(resolve, reject);
 });
 // A failed start() ends the process (the harness sees the exit and the error on stderr).
 started.catch((err) => {
@@ -166,7 +202,8 @@ function rssKb(): number {
 
 async function enqueueMany(m: { agent: string; count: number; sessions: number; concurrency: number; prompt: string }) {
   const sessionIds: string[] = [];
-  for (let i = 0; i < m.sessions; i++) sessionIds.push(await newSession(client, m.agent, 'bench-tenant', `bench-${cfg.instanceId}-${i}`));
+  for (let i = 0; i < m.sessions; i++)
+    sessionIds.push(await newSession(client, m.agent, 'bench-tenant', `bench-${cfg.instanceId}-${i}`));
   const t0 = now();
   const runIds: string[] = new Array(m.count);
   let next = 0;
@@ -236,7 +273,12 @@ process.on('message', async (m: { type: string; reqId?: string; [k: string]: unk
       case 'redisOwn': {
         // Seed 004's lock, held by this process as if it had owned it for a while: the last
         // refresh was `phaseMs` ago, the next one comes `refreshMs - phaseMs` from now.
-        const { key, ttlMs, refreshMs, phaseMs } = m as unknown as { key: string; ttlMs: number; refreshMs: number; phaseMs: number };
+        const { key, ttlMs, refreshMs, phaseMs } = m as unknown as {
+          key: string;
+          ttlMs: number;
+          refreshMs: number;
+          phaseMs: number;
+        };
         redis ??= await connectRedis();
         const r = redis;
         const ok = (await r.command('SET', key, cfg.instanceId, 'NX', 'PX', ttlMs - phaseMs)) === 'OK';
@@ -257,6 +299,12 @@ process.on('message', async (m: { type: string; reqId?: string; [k: string]: unk
         await new Promise((r) => setTimeout(r, 2000)); // enqueues in flight settle
         reply({ type: 'load', runIds: load.enqueued, errors: load.errors, lastError: load.lastError });
         break;
+      case 'cleanupPass': {
+        // One cleanup pass run here and now (the soak metric times it at each table size).
+        const pass = await client.runCleanupPass();
+        reply({ type: 'cleanup_pass', durationMs: pass.durationMs, error: pass.error });
+        break;
+      }
       case 'lrCount':
         reply({ type: 'lr_count', running, startedTotal, staleRejections });
         break;

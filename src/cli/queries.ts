@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { listUnroutableAgents } from '../runs/sql/unroutableRuns.js';
 
 /**
  * The SQL behind each CLI command: read-only views over agentpg's tables. Unfinished runs are
@@ -16,13 +17,22 @@ export async function instances(db: pg.Pool) {
 }
 
 export async function runsByState(db: pg.Pool) {
-  const { rows } = await db.query(`select state, count(*)::int as runs from agentpg_runs group by state order by state`);
+  const { rows } = await db.query(
+    `select state, count(*)::int as runs from agentpg_runs group by state order by state`,
+  );
   return rows;
 }
 
 export async function queueDepth(db: pg.Pool): Promise<number> {
-  const { rows } = await db.query(`select count(*)::int as n from agentpg_runs where state = 'queued' and finalized_at is null`);
+  const { rows } = await db.query(
+    `select count(*)::int as n from agentpg_runs where state = 'queued' and finalized_at is null`,
+  );
   return rows[0].n;
+}
+
+/** Agents whose queued runs no live instance can run (view agentpg_unroutable_runs). */
+export async function unroutableRuns(db: pg.Pool) {
+  return (await listUnroutableAgents(db)).map((a) => ({ agent: a.agent, runs: a.runs, oldest: a.oldestCreatedAt }));
 }
 
 export async function longRunningAgents(db: pg.Pool) {

@@ -1,39 +1,30 @@
-import type { Job, PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
+import { SingletonPasses } from '../lifecycle/singletonPasses.js';
+import type { ReportError } from '../lifecycle/reportError.js';
 import type { Logger } from '../logger.js';
 import { defaultRunHandBack, type RunHandBack } from './handBackRuns.js';
+import { releaseDeadInstances } from './releaseDeadInstances.js';
 import { beginCleanupPass, finishCleanupPass, pruneCleanupPasses, type CleanupCounts } from './sql/cleanupPasses.js';
+import type { CleanupPassSummary } from './cleanupSummary.js';
 import { deleteStaleInstances } from './sql/deleteStaleInstances.js';
-import { failStuckRuns } from './sql/failStuckRuns.js';
 import { findJobs } from './sql/findJobs.js';
-import { findRunsOfDeadInstances } from './sql/findRunsOfDeadInstances.js';
-import { freeAgentsOfDeadInstances } from './sql/freeAgentsOfDeadInstances.js';
-import type { Queryable } from './sql/queryable.js';
+import type { Queryable } from '../db/queryable.js';
+import { failStuckRuns, listUnroutableAgents } from '../runs/index.js';
 
+/** config.cleanupIntervalMs when unset: one cleanup pass per minute across the cluster. */
+export const CLEANUP_INTERVAL_DEFAULT_MS = 60_000;
 /** The pg-boss queue that carries cleanup passes. */
 export const CLEANUP_QUEUE = 'agentpg_cleanup';
 const CLEANUP_SINGLETON_KEY = 'cleanup';
 /** Pass log retention. */
 const PASS_RETENTION_MS = 24 * 60 * 60_000;
 
-/** What one pass did; handed to config.onCleanupPass. */
-export interface CleanupPassSummary extends CleanupCounts {
-  passId: number;
-  instanceId: string;
-  jobId: string | null;
-  slot: Date | null;
-  startedAt: Date;
-  durationMs: number;
-  staleInstanceIds: string[];
-  stuckRunIds: string[];
-  error: string | null;
-}
-
 export interface CleanupOptions {
   instanceId: string;
   boss: PgBoss;
   pool: Queryable;
   logger: Logger;
-  reportError(err: unknown, context?: string): void;
+  reportError: ReportError;
   cleanupIntervalMs: number;
   instanceTtlMs: number;
   stuckRunTimeoutMs: number;
@@ -43,83 +34,50 @@ export interface CleanupOptions {
 }
 
 /**
- * Cleanup as pg-boss singleton jobs, in place of the seed's leader-only cleanup service.
+ * Cleanup as pg-boss singleton jobs (src/lifecycle/singletonPasses.ts), so the cluster needs no
+ * leader to clean up: exactly one instance runs each pass of `cleanupIntervalMs` (rounded up to
+ * whole seconds); when it dies, the next slot's pass goes to a survivor.
  *
- * Every instance offers a pass each half-interval with `sendThrottled(..., slotSeconds, 'cleanup')`:
- * pg-boss stamps the job with its time slot (database clock) and a unique index
- * (name, singleton_on, singleton_key) admits one job per slot whatever the number of instances.
- * That one job is fetched by exactly one worker (SKIP LOCKED), so exactly one instance runs each
- * pass; when it dies, the next slot's job goes to a survivor. pg-boss cron is minute-granular, which
- * is why the slots are driven this way; cleanupIntervalMs is rounded up to whole seconds.
- *
- * There is no leader, so the seed's onBecameLeader/onLostLeadership have nothing to report:
+ * There is no leader, so there is no leadership change to report:
  * onCleanupPass(summary) is called after each pass this instance ran; failures go to onError.
  */
 export class CleanupService {
-  private tickTimer: NodeJS.Timeout | null = null;
-  private running = false;
-  private workerId: string | null = null;
-  private readonly slotSeconds: number;
+  private readonly passes: SingletonPasses;
   private readonly handBack: RunHandBack;
-  private currentPass: Promise<unknown> | null = null;
+  /** Agents already warned about as unroutable (warnUnroutable); forgotten once routable again. */
+  private readonly warnedUnroutable = new Set<string>();
   /** Passes this instance ran (health, tests). */
   passesRun = 0;
 
   constructor(private readonly o: CleanupOptions) {
-    this.slotSeconds = Math.max(1, Math.ceil(o.cleanupIntervalMs / 1000));
     this.handBack = o.handBackRuns ?? defaultRunHandBack(o.boss, o.pool, o.logger);
+    this.passes = new SingletonPasses({
+      name: 'cleanup',
+      boss: o.boss,
+      queue: CLEANUP_QUEUE,
+      singletonKey: CLEANUP_SINGLETON_KEY,
+      intervalMs: o.cleanupIntervalMs,
+      // retryLimit 0: a failed pass is simply superseded by the next slot's. The expiry only
+      // matters for a runner that died mid-pass.
+      queueOptions: (slotSeconds) => ({
+        policy: 'standard',
+        retryLimit: 0,
+        expireInSeconds: Math.max(60, slotSeconds * 5),
+        deleteAfterSeconds: Math.max(3600, slotSeconds * 10),
+        notify: true,
+      }),
+      reportError: o.reportError,
+      run: (jobId) => this.runPass(jobId),
+    });
   }
 
-  async start(): Promise<void> {
-    const { boss } = this.o;
-    // createQueue is idempotent (ON CONFLICT DO NOTHING). retryLimit 0: a failed pass is simply
-    // superseded by the next slot's. The expiry only matters for a runner that died mid-pass.
-    await boss.createQueue(CLEANUP_QUEUE, {
-      policy: 'standard',
-      retryLimit: 0,
-      expireInSeconds: Math.max(60, this.slotSeconds * 5),
-      deleteAfterSeconds: Math.max(3600, this.slotSeconds * 10),
-      notify: true,
-    });
-    this.running = true;
-    const poll = Math.min(2, Math.max(0.5, this.slotSeconds / 2));
-    this.workerId = await boss.work(
-      CLEANUP_QUEUE,
-      { batchSize: 1, pollingIntervalSeconds: poll, notifyPollingIntervalSeconds: Math.max(poll, 5) },
-      async ([job]: Job[]) => {
-        if (!job || !this.running) return;
-        const pass = this.runPass(job.id);
-        this.currentPass = pass;
-        try {
-          await pass;
-        } finally {
-          this.currentPass = null;
-        }
-      },
-    );
-    this.tick();
+  start(): Promise<void> {
+    return this.passes.start();
   }
 
   /** Stops offering and running passes; waits for a pass in progress (they are short). */
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.tickTimer) clearTimeout(this.tickTimer);
-    this.tickTimer = null;
-    if (this.workerId) await this.o.boss.offWork(CLEANUP_QUEUE, { id: this.workerId, wait: true }).catch(() => {});
-    this.workerId = null;
-    await this.currentPass?.catch(() => {});
-  }
-
-  private tick(): void {
-    if (!this.running) return;
-    this.o.boss
-      .sendThrottled(CLEANUP_QUEUE, {}, null, this.slotSeconds, CLEANUP_SINGLETON_KEY)
-      .catch((err) => this.o.reportError(err, 'cleanup: offering a pass'))
-      .finally(() => {
-        if (!this.running) return;
-        // Half a slot, so every slot is offered at least once even with timer drift.
-        this.tickTimer = setTimeout(() => this.tick(), (this.slotSeconds * 1000) / 2);
-      });
+  stop(): Promise<void> {
+    return this.passes.stop();
   }
 
   /**
@@ -144,16 +102,16 @@ export class CleanupService {
       counts.stuckRuns = stuck.length;
       await this.deleteJobsOf(stuck.map((r) => r.jobId).filter((id): id is string => !!id));
 
-      const dead = await findRunsOfDeadInstances(db);
-      if (dead.length > 0) counts.releasedRuns = await this.handBack(dead);
-
-      counts.freedAgents = (await freeAgentsOfDeadInstances(db)).length;
+      Object.assign(counts, await releaseDeadInstances(db, this.handBack));
+      await this.warnUnroutable();
       await pruneCleanupPasses(db, PASS_RETENTION_MS);
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       this.o.reportError(err, 'cleanup pass');
     }
-    await finishCleanupPass(db, passId, counts, error).catch((err) => this.o.reportError(err, 'cleanup: recording a pass'));
+    await finishCleanupPass(db, passId, counts, error).catch((err) =>
+      this.o.reportError(err, 'cleanup: recording a pass'),
+    );
     this.passesRun++;
     const summary: CleanupPassSummary = {
       passId,
@@ -176,6 +134,24 @@ export class CleanupService {
       this.o.reportError(err, 'onCleanupPass');
     }
     return summary;
+  }
+
+  /**
+   * One warning per agent (per process running passes) while it has queued runs no live instance
+   * can run: they wait for an instance with the agent and all its tools (capability routing).
+   */
+  private async warnUnroutable(): Promise<void> {
+    const agents = await listUnroutableAgents(this.o.pool);
+    const now = new Set(agents.map((a) => a.agent));
+    for (const name of this.warnedUnroutable) if (!now.has(name)) this.warnedUnroutable.delete(name);
+    for (const a of agents) {
+      if (this.warnedUnroutable.has(a.agent)) continue;
+      this.warnedUnroutable.add(a.agent);
+      this.o.logger.warn(
+        { agent: a.agent, queuedRuns: a.runs, oldestCreatedAt: a.oldestCreatedAt },
+        `${a.runs} queued run(s) of agent "${a.agent}" wait: no live instance has the agent and all its tools`,
+      );
+    }
   }
 
   /**

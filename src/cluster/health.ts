@@ -12,6 +12,18 @@ export interface HealthStatus {
   inFlightRuns: number;
   /** The LISTEN connection is up. */
   eventsConnected: boolean;
+  /** This instance holds its liveness lock now (src/cluster/liveness.ts). */
+  livenessHeld: boolean;
+  /** Runs of dead peers this instance handed back through instant failover (src/cluster/failover.ts), since start. */
+  runsHandedBackByFailover: number;
+  /**
+   * Executions of this instance that ended because their run was taken over, since start: a write
+   * refused by the run's claim fence, a job touch refused, or the liveness session lost (a stalled
+   * or cut-off worker that came back). None of their late writes was stored.
+   */
+  runsTakenOver: number;
+  /** Retention passes this instance ran since start (src/retention; 0 when retention is off). */
+  retentionPassesRun: number;
 }
 
 /**
@@ -21,6 +33,9 @@ export interface HealthStatus {
 export interface HealthCounters {
   inFlightRuns?: () => number;
   ownedLongRunningAgents?: () => number;
+  runsHandedBackByFailover?: () => number;
+  runsTakenOver?: () => number;
+  retentionPassesRun?: () => number;
 }
 
 /** True when the database answers `select 1` within timeoutMs. Never throws. */
@@ -30,7 +45,13 @@ export async function probeDatabase(pool: Pool, timeoutMs = 2000): Promise<boole
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
   try {
-    return await Promise.race([pool.query('select 1').then(() => true, () => false), timeout]);
+    return await Promise.race([
+      pool.query('select 1').then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

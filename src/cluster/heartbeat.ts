@@ -1,18 +1,22 @@
 import type { Pool } from '../db/connection.js';
+import { BackgroundService } from '../lifecycle/backgroundService.js';
+import type { ReportError } from '../lifecycle/reportError.js';
 import type { Logger } from '../logger.js';
 import type { InstanceRegistry } from './instanceRegistry.js';
 import { heartbeatInstance } from './sql/heartbeatInstance.js';
 
+/** config.heartbeatIntervalMs when unset: how often this instance proves it is alive. */
+export const HEARTBEAT_INTERVAL_DEFAULT_MS = 30_000;
+
 /**
- * Refreshes agentpg_instances.last_heartbeat_at every heartbeatIntervalMs (seed 000 "Heartbeat
- * Service"). A missing row means a survivor's cleanup pass removed this instance while it was
- * silent (partition, pause): it registers again, links included. Failures (database down) go to
- * onError and the beat goes on; the pool opens a fresh connection for the next one.
+ * Refreshes agentpg_instances.last_heartbeat_at every heartbeatIntervalMs. A missing row means a
+ * survivor's cleanup pass removed this instance while it was silent (partition, pause): it
+ * registers again, links included. Failures (database down) go to reportError and the beat goes
+ * on (sooner while failing, never later than the interval); the pool opens a fresh connection for
+ * the next one. A slow database never stacks beats: one tick at a time.
  */
 export class HeartbeatService {
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
-  private inFlight: Promise<void> | null = null;
+  private readonly loop: BackgroundService;
   /** Database time of the last successful heartbeat (health, tests). */
   lastBeatAt: Date | null = null;
   reRegistrations = 0;
@@ -21,21 +25,20 @@ export class HeartbeatService {
     private readonly pool: Pool,
     private readonly instanceId: string,
     private readonly instances: InstanceRegistry,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly logger: Logger,
-    private readonly reportError: (err: unknown, context?: string) => void,
-  ) {}
-
-  start(): void {
-    this.running = true;
-    this.schedule();
+    reportError: ReportError,
+  ) {
+    this.loop = new BackgroundService({ name: 'heartbeat', intervalMs, tick: () => this.beat(), reportError });
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.inFlight?.catch(() => {});
+  start(): void {
+    this.loop.start();
+  }
+
+  /** No beat after it; waits for a beat in flight (it must not re-register a row being deleted). */
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
   /** One heartbeat now (also used by tests). */
@@ -47,18 +50,5 @@ export class HeartbeatService {
       this.reRegistrations++;
     }
     this.lastBeatAt = new Date();
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    // setTimeout chained after each beat, not setInterval: a slow database never stacks beats.
-    this.timer = setTimeout(() => {
-      this.inFlight = this.beat()
-        .catch((err) => this.reportError(err, 'heartbeat'))
-        .finally(() => {
-          this.inFlight = null;
-          this.schedule();
-        });
-    }, this.intervalMs);
   }
 }

@@ -7,14 +7,16 @@ import { upsertDefinitions } from './sql/upsertDefinitions.js';
 
 /**
  * This instance's row in agentpg_instances and its links to the agents and tools it can run
- * (seed 000 "Instance Registration").
+ * (agentpg_instance_agents, agentpg_instance_tools).
  */
 export class InstanceRegistry {
   registered = false;
+  /** The liveness session's pid the row records (membership.ts sets it before registering). */
+  livenessPid: number | null = null;
 
   constructor(
     private readonly pool: Pool,
-    private readonly instance: InstanceRow,
+    private readonly instance: Omit<InstanceRow, 'livenessPid'>,
     private readonly registry: Registry,
     private readonly logger: Logger,
   ) {}
@@ -26,7 +28,11 @@ export class InstanceRegistry {
   async register(): Promise<void> {
     await withTransaction(this.pool, async (tx) => {
       await upsertDefinitions(tx, this.registry.agents.values(), this.registry.tools.values());
-      await registerInstance(tx, this.instance, [...this.registry.agents.keys()], [...this.registry.tools.keys()]);
+      // Linked: only the agents this instance can run (all their tools here), so the links say
+      // where a run can go (agentpg_unroutable_runs).
+      await registerInstance(tx, { ...this.instance, livenessPid: this.livenessPid }, this.registry.capableAgents(), [
+        ...this.registry.tools.keys(),
+      ]);
     });
     this.registered = true;
     this.logger.debug({ hostname: this.instance.hostname, pid: this.instance.pid }, 'instance registered');

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 
 /**
- * Graceful shutdown (seed 004's timeline), as client.stop() runs it:
+ * Graceful shutdown, as client.stop() runs it:
  *
  *   t=0   stop taking new work: the cleanup worker and the runs worker stop fetching.
  *         Long-running agents are handed over at once (the ownership module releases them).
@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
  */
 export async function stopStep(
   name: string,
-  fn: () => Promise<unknown> | unknown,
+  fn: () => unknown,
   logger: Logger,
   reportError: (err: unknown, context?: string) => void,
   timeoutMs?: number,

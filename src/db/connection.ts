@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { DatabaseUnavailableError, redactSecrets } from '../errors.js';
+import { backoffDelay } from '../lifecycle/backoff.js';
+import { sleep } from '../lifecycle/sleep.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -9,7 +11,10 @@ export type PoolClient = pg.PoolClient;
  * anything that needs a session (LISTEN, advisory locks) uses a dedicated pg.Client instead,
  * because a pooled connection goes back to the pool and is reaped after idleTimeoutMillis.
  */
-export function createPool(connectionString: string, options: { max?: number; applicationName?: string } = {}): pg.Pool {
+export function createPool(
+  connectionString: string,
+  options: { max?: number; applicationName?: string } = {},
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
@@ -51,7 +56,7 @@ export async function waitForDatabase(
   options: { attempts?: number; initialDelayMs?: number; maxDelayMs?: number } = {},
 ): Promise<void> {
   const attempts = options.attempts ?? 5;
-  let delay = options.initialDelayMs ?? 200;
+  const backoff = { baseMs: options.initialDelayMs ?? 200, maxMs: options.maxDelayMs ?? 5000 };
   let lastError: unknown;
   for (let attempt = 1; attempt <= attempts; attempt++) {
     const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5000 });
@@ -64,10 +69,7 @@ export async function waitForDatabase(
     } catch (err) {
       lastError = err;
       await client.end().catch(() => {});
-      if (attempt < attempts) {
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, options.maxDelayMs ?? 5000);
-      }
+      if (attempt < attempts) await sleep(backoffDelay(attempt, backoff));
     }
   }
   const reason = lastError instanceof Error ? lastError.message : String(lastError);

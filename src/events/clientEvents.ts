@@ -1,8 +1,15 @@
-import type { Queryable } from '../cluster/sql/queryable.js';
+import type { Queryable } from '../db/queryable.js';
 import type { EventListener, ResyncInfo } from './listener.js';
 import { parsePayload } from './parsePayload.js';
 import { runsChangedSince } from './sql/runsChangedSince.js';
-import { EVENT_CHANNELS, type ChannelEventType, type EventHandler, type EventMap, type EventType, type RunStateChangedEvent } from './types.js';
+import {
+  EVENT_CHANNELS,
+  type ChannelEventType,
+  type EventHandler,
+  type EventMap,
+  type EventType,
+  type RunStateChangedEvent,
+} from './types.js';
 
 export interface ClientEventsOptions {
   /**
@@ -31,6 +38,7 @@ export class ClientEvents {
   private readonly marginMs: number;
   private readonly limit: number;
 
+  /** @internal */
   constructor(
     private readonly listener: EventListener,
     private readonly db: Queryable,
@@ -45,7 +53,9 @@ export class ClientEvents {
   /** Subscribes to one event type; resolves (once LISTEN is active) to the unsubscribe function. */
   async subscribe<T extends EventType>(type: T, handler: EventHandler<T>): Promise<() => Promise<void>> {
     if (type !== 'resync' && !(type in EVENT_CHANNELS)) {
-      throw new TypeError(`unknown event type "${String(type)}": use one of ${[...Object.keys(EVENT_CHANNELS), 'resync'].join(', ')}`);
+      throw new TypeError(
+        `unknown event type "${String(type)}": use one of ${[...Object.keys(EVENT_CHANNELS), 'resync'].join(', ')}`,
+      );
     }
     let set = this.local.get(type);
     if (!set) {
@@ -55,6 +65,7 @@ export class ClientEvents {
     const h = handler as (e: unknown) => void;
     set.add(h);
     if (type !== 'resync') {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc does not narrow the generic T here
       const channelType = type as ChannelEventType;
       let listening = this.unlistens.get(channelType);
       if (!listening) {
@@ -79,8 +90,8 @@ export class ClientEvents {
       if (!s || !s.delete(h) || s.size > 0) return;
       this.local.delete(type);
       if (type === 'resync') return;
-      const listening = this.unlistens.get(type as ChannelEventType);
-      this.unlistens.delete(type as ChannelEventType);
+      const listening = this.unlistens.get(type);
+      this.unlistens.delete(type);
       const off = await listening?.catch(() => null);
       await off?.();
     };
@@ -122,6 +133,8 @@ export class ClientEvents {
             state: r.state,
             previousState: null,
             instanceId: r.instance_id,
+            parentRunId: r.parent_run_id,
+            depth: r.depth,
             catchUp: true,
           };
           this.emit('run_state_changed', event);

@@ -1,5 +1,15 @@
 import pg from 'pg';
+import { BackgroundService } from '../lifecycle/backgroundService.js';
+import type { ReportError } from '../lifecycle/reportError.js';
 import type { Logger } from '../logger.js';
+
+/** How often the LISTEN connection is probed when EventListenerOptions.probeIntervalMs is unset. */
+export const PROBE_INTERVAL_DEFAULT_MS = 10_000;
+/** A probe slower than this counts as a lost connection (EventListenerOptions.probeTimeoutMs). */
+export const PROBE_TIMEOUT_DEFAULT_MS = 5_000;
+/** Reconnect backoff: first delay and cap (EventListenerOptions.reconnect*DelayMs). */
+export const RECONNECT_INITIAL_DELAY_DEFAULT_MS = 100;
+export const RECONNECT_MAX_DELAY_DEFAULT_MS = 5_000;
 
 export type NotificationHandler = (payload: string) => void;
 
@@ -24,7 +34,7 @@ export interface EventListenerOptions {
   probeIntervalMs?: number;
   /** A probe that takes longer than this counts as a lost connection. 5 s. */
   probeTimeoutMs?: number;
-  /** Reconnect backoff: first delay and cap. 100 ms, 5 s. */
+  /** Reconnect backoff after a failed attempt: first delay and cap. 100 ms, 5 s. */
   reconnectInitialDelayMs?: number;
   reconnectMaxDelayMs?: number;
 }
@@ -37,6 +47,10 @@ export interface EventListenerOptions {
  * may have been missed) so its owner can catch up from the tables, the source of truth.
  *
  * Its own pg.Client, never a pooled connection: a LISTEN belongs to one session.
+ *
+ * Two background services: the probe (periodic) and the reconnect, which is not periodic: it ticks
+ * when the connection is lost (at once) and, while attempts fail, again after the shared backoff;
+ * an attempt that succeeds ends it until the next loss.
  */
 export class EventListener {
   private client: pg.Client | null = null;
@@ -44,31 +58,38 @@ export class EventListener {
   private readonly resyncHandlers = new Set<ResyncHandler>();
   private connecting: Promise<void> | null = null;
   private stopped = false;
-  private reconnectDelayMs: number;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private probeTimer: NodeJS.Timeout | null = null;
+  private readonly prober: BackgroundService;
+  private readonly reconnector: BackgroundService;
   private everConnected = false;
   private queue: Promise<void> = Promise.resolve();
   /** Database time of the last successful probe (or connect) of the current connection. */
   lastAliveAt: Date | null = null;
   /** Counts reconnects, for health and tests. */
   reconnects = 0;
-  private readonly probeIntervalMs: number;
   private readonly probeTimeoutMs: number;
-  private readonly initialDelayMs: number;
-  private readonly maxDelayMs: number;
 
   constructor(
     private readonly connectionString: string,
     private readonly logger: Logger,
-    private readonly reportError: (err: unknown, context?: string) => void,
+    private readonly reportError: ReportError,
     options: EventListenerOptions = {},
   ) {
-    this.probeIntervalMs = options.probeIntervalMs ?? 10_000;
-    this.probeTimeoutMs = options.probeTimeoutMs ?? 5_000;
-    this.initialDelayMs = options.reconnectInitialDelayMs ?? 100;
-    this.maxDelayMs = options.reconnectMaxDelayMs ?? 5_000;
-    this.reconnectDelayMs = this.initialDelayMs;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? PROBE_TIMEOUT_DEFAULT_MS;
+    this.prober = new BackgroundService({
+      name: 'event listener probe',
+      intervalMs: options.probeIntervalMs ?? PROBE_INTERVAL_DEFAULT_MS,
+      tick: () => this.probe(),
+      reportError,
+    });
+    this.reconnector = new BackgroundService({
+      name: 'event listener reconnect',
+      tick: () => this.reconnect(),
+      reportError,
+      errorBackoff: {
+        baseMs: options.reconnectInitialDelayMs ?? RECONNECT_INITIAL_DELAY_DEFAULT_MS,
+        maxMs: options.reconnectMaxDelayMs ?? RECONNECT_MAX_DELAY_DEFAULT_MS,
+      },
+    });
   }
 
   /**
@@ -93,8 +114,7 @@ export class EventListener {
       }
     };
     if (this.everConnected && !this.client) {
-      // Down: the reconnect LISTENs every registered channel.
-      this.scheduleReconnect();
+      // Down: the reconnect (already retrying since the loss) LISTENs every registered channel.
       return unsubscribe;
     }
     await this.ensureConnected();
@@ -133,19 +153,25 @@ export class EventListener {
 
   async start(): Promise<void> {
     this.stopped = false;
-    await this.ensureConnected();
+    this.prober.start();
+    this.reconnector.start();
+    try {
+      await this.ensureConnected();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
-    this.clearProbe();
+    // A reconnect in flight is not awaited (its connect may hang on a dead network until its
+    // timeout): no attempt starts after this, and that one sees `stopped` and closes itself.
+    void this.reconnector.stop();
     const c = this.client;
     this.client = null;
-    // A connect still in flight is not awaited (it may hang on a dead network until its timeout):
-    // it sees `stopped` when it completes and closes itself.
-    await c?.end().catch(() => {});
+    // Ending the connection also ends a probe in flight, which stop() waits for.
+    await Promise.all([this.prober.stop(), c?.end().catch(() => {})]);
   }
 
   private async ensureConnected(): Promise<void> {
@@ -196,77 +222,63 @@ export class EventListener {
     this.client = client;
     this.queue = Promise.resolve();
     this.everConnected = true;
-    this.reconnectDelayMs = this.initialDelayMs;
-    this.scheduleProbe(client);
   }
 
   /** The connection `client` is gone (error, end, failed probe): drop it and reconnect. */
   private lost(client: pg.Client, err?: Error): void {
     if (this.client !== client) return;
     this.client = null;
-    this.clearProbe();
     // A half-open socket may never answer end(): destroy it.
     (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     client.end().catch(() => {});
     if (this.stopped) return;
     this.reportError(err ?? new Error('LISTEN connection ended'), 'event listener');
-    this.scheduleReconnect();
+    void this.reconnector.wake();
   }
 
-  private scheduleProbe(client: pg.Client): void {
-    this.clearProbe();
-    this.probeTimer = setTimeout(async () => {
-      this.probeTimer = null;
-      if (this.client !== client) return;
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const probe = this.serial<{ now: Date }>('select now() as now');
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`LISTEN connection probe timed out after ${this.probeTimeoutMs} ms`)), this.probeTimeoutMs);
-        });
-        const { rows } = await Promise.race([probe, timeout]);
-        if (this.client !== client) return;
-        this.lastAliveAt = rows[0].now;
-        this.scheduleProbe(client);
-      } catch (err) {
-        this.lost(client, err instanceof Error ? err : new Error(String(err)));
-      } finally {
-        clearTimeout(timer);
-      }
-    }, this.probeIntervalMs);
-    this.probeTimer.unref();
+  /**
+   * One probe of the current connection (`select now()`, bounded by probeTimeoutMs). A failure is
+   * a lost connection, reported and reconnected by lost(): the tick itself never fails.
+   */
+  private async probe(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const probe = this.serial<{ now: Date }>('select now() as now');
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`LISTEN connection probe timed out after ${this.probeTimeoutMs} ms`)),
+          this.probeTimeoutMs,
+        );
+      });
+      const { rows } = await Promise.race([probe, timeout]);
+      if (this.client === client) this.lastAliveAt = rows[0].now;
+    } catch (err) {
+      this.lost(client, err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
-  private clearProbe(): void {
-    if (this.probeTimer) clearTimeout(this.probeTimer);
-    this.probeTimer = null;
-  }
-
-  private scheduleReconnect(): void {
-    if (this.reconnectTimer || this.stopped || this.client) return;
-    const delay = this.reconnectDelayMs;
-    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, this.maxDelayMs);
+  /**
+   * One reconnect attempt, then the resync handlers (anything sent since the old connection was
+   * last known alive may have been missed). A throw is retried by the reconnector after a backoff.
+   */
+  private async reconnect(): Promise<void> {
+    if (this.client || this.stopped) return;
     const since = this.lastAliveAt;
-    this.reconnectTimer = setTimeout(async () => {
-      this.reconnectTimer = null;
+    await this.ensureConnected();
+    if (!this.client) return; // stopped meanwhile
+    this.reconnects++;
+    this.logger.info({ reconnects: this.reconnects }, 'event listener reconnected');
+    const info: ResyncInfo = { since, reconnects: this.reconnects };
+    for (const h of this.resyncHandlers) {
       try {
-        await this.ensureConnected();
-        if (!this.client) return; // stopped meanwhile
-        this.reconnects++;
-        this.logger.info({ reconnects: this.reconnects }, 'event listener reconnected');
-        const info: ResyncInfo = { since, reconnects: this.reconnects };
-        for (const h of this.resyncHandlers) {
-          try {
-            await h(info);
-          } catch (err) {
-            this.reportError(err, 'resync handler');
-          }
-        }
+        await h(info);
       } catch (err) {
-        this.reportError(err, 'event listener reconnect');
-        this.scheduleReconnect();
+        this.reportError(err, 'resync handler');
       }
-    }, delay);
-    this.reconnectTimer.unref();
+    }
   }
 }

@@ -2,7 +2,17 @@ import type { ChannelEventType, EventMap } from './types.js';
 
 type Raw = Record<string, unknown>;
 
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const str = (v: unknown): string | null => {
+  if (v === null || v === undefined) return null;
+  // A nested object (never sent by our triggers) keeps its content rather than becoming '[object Object]'.
+  return typeof v === 'object'
+    ? JSON.stringify(v)
+    : typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint'
+        ? String(v)
+        : null;
+};
 /** Accepts snake_case (what the SQL triggers send) and camelCase keys. */
 const pick = (raw: Raw, snake: string, camel: string): unknown => (snake in raw ? raw[snake] : raw[camel]);
 
@@ -32,6 +42,8 @@ export function parsePayload<T extends ChannelEventType>(type: T, payload: strin
         state,
         previousState: str(pick(raw, 'previous_state', 'previousState')),
         instanceId: str(pick(raw, 'instance_id', 'instanceId')),
+        parentRunId: str(pick(raw, 'parent_run_id', 'parentRunId')),
+        depth: Number(raw.depth ?? 0),
         catchUp: false,
       } as EventMap[T];
     }
@@ -40,9 +52,11 @@ export function parsePayload<T extends ChannelEventType>(type: T, payload: strin
       const instanceId = str(pick(raw, 'instance_id', 'instanceId'));
       if (!instanceId) return null;
       const base = { instanceId, hostname: str(raw.hostname) };
-      return (type === 'instance_registered'
-        ? { type, ...base, pid: raw.pid == null ? null : Number(raw.pid) }
-        : { type, ...base }) as EventMap[T];
+      return (
+        type === 'instance_registered'
+          ? { type, ...base, pid: raw.pid == null ? null : Number(raw.pid) }
+          : { type, ...base }
+      ) as EventMap[T];
     }
     case 'ownership_changed': {
       const agentId = str(pick(raw, 'agent_id', 'agentId'));

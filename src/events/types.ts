@@ -1,13 +1,20 @@
+import {
+  INSTANCE_DEREGISTERED_CHANNEL,
+  INSTANCE_REGISTERED_CHANNEL,
+  OWNERSHIP_CHANGED_CHANNEL,
+  RUN_STATE_CHANNEL,
+} from './channels.js';
+
 /**
- * Cluster events (seed 000 "Real-Time Events"), delivered through `client.events.subscribe(type, fn)`.
+ * Cluster events, delivered through `client.events.subscribe(type, fn)` (LISTEN/NOTIFY, src/events).
  * Every event carries ids and states only: never prompts, outputs, metadata or secrets.
  */
 export const EVENT_CHANNELS = {
-  run_state_changed: 'agentpg_run_state_changed',
-  instance_registered: 'agentpg_instance_registered',
-  instance_deregistered: 'agentpg_instance_deregistered',
-  // In place of the seed's leader_changed: there is no leader, but long-running agents have owners.
-  ownership_changed: 'agentpg_ownership_changed',
+  run_state_changed: RUN_STATE_CHANNEL,
+  instance_registered: INSTANCE_REGISTERED_CHANNEL,
+  instance_deregistered: INSTANCE_DEREGISTERED_CHANNEL,
+  // There is no leader to announce, but long-running agents have owners: their changes are events.
+  ownership_changed: OWNERSHIP_CHANGED_CHANNEL,
 } as const;
 
 export type ChannelEventType = keyof typeof EVENT_CHANNELS;
@@ -23,6 +30,10 @@ export interface RunStateChangedEvent {
   /** Null for a new run, and for an event re-read after a reconnect (catchUp). */
   previousState: string | null;
   instanceId: string | null;
+  /** Agents as tools: the run whose tool call started this one; null for a root run. */
+  parentRunId: string | null;
+  /** 0 for a root run, the parent's depth + 1 for a child. */
+  depth: number;
   /**
    * True when the event was re-read from agentpg_runs after the LISTEN connection came back: it
    * reports the run's CURRENT state, intermediate transitions are not replayed, and it may repeat

@@ -3,7 +3,13 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { OwnershipManager } from './manager.js';
 import { newMetrics } from './metrics.js';
-import { GET_AGENT_SQL, KIND_OF_SQL, LIST_AGENTS_SQL, START_AGENT_SQL, STOP_AGENT_SQL } from './sql/api.js';
+import type { Queryable } from '../db/queryable.js';
+import { agentKind } from './sql/agentKind.js';
+import type { AgentRow } from './sql/agentRow.js';
+import { getAgent } from './sql/getAgent.js';
+import { listAgents } from './sql/listAgents.js';
+import { startAgent } from './sql/startAgent.js';
+import { stopAgent } from './sql/stopAgent.js';
 import type { LongRunningAgentInfo, OwnershipMetrics } from './types.js';
 
 export interface StartLongRunningInput {
@@ -12,6 +18,11 @@ export interface StartLongRunningInput {
   kind: string;
   /** Handed to the handler as ctx.config. Omitted on a restart: the stored config is kept. */
   config?: Record<string, unknown>;
+  /**
+   * false: create the agent (or update an existing one's config) without running it; it stays
+   * `stopped` until `start({ id, kind })`. Default true.
+   */
+  active?: boolean;
 }
 
 export interface ListLongRunningFilter {
@@ -28,65 +39,98 @@ export interface ListLongRunningFilter {
  * its sweep catches up if a notification was missed.
  */
 export class LongRunningApi {
+  /** @internal */
   constructor(
     private readonly runtime: () => Runtime,
     private readonly manager: () => OwnershipManager | null,
   ) {}
 
   async start(input: StartLongRunningInput): Promise<LongRunningAgentInfo> {
-    if (!input || typeof input !== 'object') throw new ValidationError('longRunning.start: pass { kind, id?, config? }');
-    const id = input.id ?? randomUUID();
-    checkName('id', id);
-    checkName('kind', input.kind);
-    if (input.config !== undefined && (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config))) {
-      throw new ValidationError('longRunning.start: config must be a plain object');
-    }
-    let config: string | null = null;
-    try {
-      config = input.config === undefined ? null : JSON.stringify(input.config);
-    } catch (err) {
-      throw new ValidationError('longRunning.start: config must be JSON-serializable', { cause: err });
-    }
     const { pool, registry, logger } = this.runtime();
-    if (!registry.longRunningKinds.has(input.kind)) {
-      logger.debug({ kind: input.kind }, 'starting a long-running agent of a kind this instance does not run');
-    }
-    const rows = (await pool.query(START_AGENT_SQL, [id, input.kind, config])).rows;
-    if (rows.length === 0) {
-      const existing = (await pool.query(KIND_OF_SQL, [id])).rows[0];
-      throw new ValidationError(`long-running agent ${id} already exists with kind "${existing?.kind}", not "${input.kind}"`);
-    }
-    return toInfo(rows[0]);
+    const row = await startLongRunningAgent(pool, input, (kind) => {
+      if (!registry.longRunningKinds.has(kind)) {
+        logger.debug({ kind }, 'starting a long-running agent of a kind this instance does not run');
+      }
+    });
+    return toInfo(row);
   }
 
   /** Desired state inactive: the owner aborts the handler, lets it save, and releases the agent. */
   async stop(id: string): Promise<LongRunningAgentInfo> {
-    checkName('id', id);
-    const rows = (await this.runtime().pool.query(STOP_AGENT_SQL, [id])).rows;
-    if (rows.length === 0) throw new NotFoundError('long-running agent', id);
-    return toInfo(rows[0]);
+    return toInfo(await stopLongRunningAgent(this.runtime().pool, id));
   }
 
   async get(id: string): Promise<LongRunningAgentInfo> {
     checkName('id', id);
-    const rows = (await this.runtime().pool.query(GET_AGENT_SQL, [id])).rows;
-    if (rows.length === 0) throw new NotFoundError('long-running agent', id);
-    return toInfo(rows[0]);
+    const row = await getAgent(this.runtime().pool, id);
+    if (!row) throw new NotFoundError('long-running agent', id);
+    return toInfo(row);
   }
 
   async list(filter: ListLongRunningFilter = {}): Promise<LongRunningAgentInfo[]> {
     const limit = filter.limit ?? 1000;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new ValidationError('longRunning.list: limit must be 1..100000');
-    const rows = (
-      await this.runtime().pool.query(LIST_AGENTS_SQL, [filter.kind ?? null, filter.active ?? null, filter.ownerInstanceId ?? null, limit])
-    ).rows;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
+      throw new ValidationError('longRunning.list: limit must be 1..100000');
+    const rows = await listAgents(this.runtime().pool, {
+      kind: filter.kind ?? null,
+      active: filter.active ?? null,
+      ownerInstanceId: filter.ownerInstanceId ?? null,
+      limit,
+    });
     return rows.map(toInfo);
   }
 
-  /** Seed 004's counters for this instance (zeros before start or when it owns nothing). */
+  /** The ownership counters of this instance (zeros before start or when it owns nothing). */
   metrics(): OwnershipMetrics {
     return { ...(this.manager()?.metrics ?? newMetrics()) };
   }
+}
+
+/**
+ * The one way to start (or restart) a long-running agent, shared by `client.longRunning.start`, the
+ * HTTP service and the CLI: a restart without `config` keeps the stored config (no caller may turn an
+ * omitted config into `{}`), and the owning instance is woken by the same NOTIFY whoever called.
+ * `validated` is called once the input passed, before the write. Returns the stored row.
+ */
+export async function startLongRunningAgent(
+  db: Queryable,
+  input: StartLongRunningInput,
+  validated?: (kind: string) => void,
+): Promise<AgentRow> {
+  if (!input || typeof input !== 'object') throw new ValidationError('longRunning.start: pass { kind, id?, config? }');
+  const id = input.id ?? randomUUID();
+  checkName('id', id);
+  checkName('kind', input.kind);
+  if (
+    input.config !== undefined &&
+    (typeof input.config !== 'object' || input.config === null || Array.isArray(input.config))
+  ) {
+    throw new ValidationError('longRunning.start: config must be a plain object');
+  }
+  if (input.active !== undefined && typeof input.active !== 'boolean') {
+    throw new ValidationError('longRunning.start: active must be a boolean');
+  }
+  let config: string | null;
+  try {
+    config = input.config === undefined ? null : JSON.stringify(input.config);
+  } catch (err) {
+    throw new ValidationError('longRunning.start: config must be JSON-serializable', { cause: err });
+  }
+  validated?.(input.kind);
+  const row = await startAgent(db, id, input.kind, config, input.active ?? true);
+  if (!row) {
+    const existing = await agentKind(db, id);
+    throw new ValidationError(`long-running agent ${id} already exists with kind "${existing}", not "${input.kind}"`);
+  }
+  return row;
+}
+
+/** stop() with its validation, on any connection (client.longRunning and the CLI). */
+export async function stopLongRunningAgent(db: Queryable, id: string): Promise<AgentRow> {
+  checkName('id', id);
+  const row = await stopAgent(db, id);
+  if (!row) throw new NotFoundError('long-running agent', id);
+  return row;
 }
 
 function checkName(field: string, value: unknown): void {
@@ -95,11 +139,13 @@ function checkName(field: string, value: unknown): void {
   }
 }
 
-function toInfo(r: any): LongRunningAgentInfo {
+function toInfo(r: AgentRow): LongRunningAgentInfo {
   return {
     id: r.id,
     kind: r.kind,
     active: r.active,
+    state: r.active ? 'active' : r.failed_at ? 'failed' : 'stopped',
+    failedAt: r.failed_at,
     shard: r.shard,
     ownerInstanceId: r.owner_instance_id,
     epoch: Number(r.epoch),

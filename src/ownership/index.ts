@@ -1,6 +1,12 @@
-export { OwnershipManager, OWNERSHIP_CHANNEL } from './manager.js';
+export { OwnershipManager } from './manager.js';
 export { memberTag, readSnapshot, type OwnershipSnapshot } from './snapshot.js';
-export { LongRunningApi, type StartLongRunningInput, type ListLongRunningFilter } from './api.js';
+export {
+  LongRunningApi,
+  startLongRunningAgent,
+  stopLongRunningAgent,
+  type StartLongRunningInput,
+  type ListLongRunningFilter,
+} from './api.js';
 export { resolveOwnershipOptions, LOCK_NAMESPACE } from './options.js';
 export { writeCheckpoint, fencedTransaction } from './runner.js';
 export { planBalance } from './balance.js';

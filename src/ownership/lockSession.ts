@@ -1,7 +1,9 @@
 import pg from 'pg';
+import { BackgroundService } from '../lifecycle/backgroundService.js';
 import type { ResolvedOwnershipOptions } from './types.js';
 
-export type LossReason = 'lease_expired' | 'connection_error' | 'connection_ended' | 'statement_failed' | 'lock_mismatch';
+export type LossReason =
+  'lease_expired' | 'connection_error' | 'connection_ended' | 'statement_failed' | 'lock_mismatch';
 
 /**
  * One DEDICATED connection (a pg.Client, never a pg.Pool client: a pool reaps idle clients after
@@ -35,14 +37,29 @@ export class LockSession {
   private chain: Promise<unknown> = Promise.resolve();
   private lastProvenAt = 0;
   private leaseTimer: NodeJS.Timeout | null = null;
-  private heartbeatTimer: NodeJS.Timeout | null = null;
-  private heartbeatInFlight = false;
+  /**
+   * `select 1` every ownership heartbeatIntervalMs, to keep proving the lease. A failed heartbeat
+   * is not reported by itself: what counts is the lease it failed to extend, and when that runs
+   * out the loss is reported (onLost) with the last heartbeat error as its cause.
+   */
+  private readonly heartbeat: BackgroundService;
+  private lastHeartbeatError: unknown = undefined;
 
   private constructor(
     private readonly client: pg.Client,
     private readonly opts: ResolvedOwnershipOptions,
     private readonly onLost: (session: LockSession, reason: LossReason, err?: unknown) => void,
-  ) {}
+  ) {
+    this.heartbeat = new BackgroundService({
+      name: 'lock session heartbeat',
+      intervalMs: opts.heartbeatIntervalMs,
+      tick: async () => {
+        await this.query('select 1');
+        this.lastHeartbeatError = undefined;
+      },
+      reportError: (err) => (this.lastHeartbeatError = err),
+    });
+  }
 
   static async open(params: {
     connectionString: string;
@@ -88,8 +105,7 @@ export class LockSession {
       throw err;
     }
     session.prove(startedAt);
-    session.heartbeatTimer = setInterval(() => session.heartbeat(), o.heartbeatIntervalMs);
-    session.heartbeatTimer.unref();
+    session.heartbeat.start();
     return session;
   }
 
@@ -105,15 +121,16 @@ export class LockSession {
 
   /**
    * Runs one statement on this session after the previous one finished. Success extends the
-   * client lease from the moment the statement was handed to the driver.
+   * client lease from the moment the statement was handed to the driver. (A Queryable: the
+   * ownership sql/ functions run on it.)
    */
-  query<R extends pg.QueryResultRow = any>(text: string, params?: unknown[]): Promise<R[]> {
-    const run = async (): Promise<R[]> => {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+    const run = async (): Promise<pg.QueryResult<R>> => {
       if (this.lost) throw new Error('lock session lost');
       const sentAt = Date.now();
       const res = await this.client.query<R>(text, params);
       this.prove(sentAt);
-      return res.rows;
+      return res;
     };
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => {});
@@ -125,21 +142,14 @@ export class LockSession {
     await this.query(`select set_config('application_name', $1, false)`, [name]);
   }
 
-  private heartbeat(): void {
-    if (this.lost || this.heartbeatInFlight) return;
-    this.heartbeatInFlight = true;
-    this.query('select 1')
-      .catch(() => {})
-      .finally(() => {
-        this.heartbeatInFlight = false;
-      });
-  }
-
   private prove(at: number): void {
     if (this.lost || at <= this.lastProvenAt) return;
     this.lastProvenAt = at;
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    this.leaseTimer = setTimeout(() => this.markLost('lease_expired'), Math.max(0, at + this.opts.clientLeaseMs - Date.now()));
+    this.leaseTimer = setTimeout(
+      () => this.markLost('lease_expired', this.lastHeartbeatError),
+      Math.max(0, at + this.opts.clientLeaseMs - Date.now()),
+    );
     this.leaseTimer.unref();
   }
 
@@ -181,9 +191,9 @@ export class LockSession {
 
   private stopTimers(): void {
     if (this.leaseTimer) clearTimeout(this.leaseTimer);
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.leaseTimer = null;
-    this.heartbeatTimer = null;
+    // Not awaited: a heartbeat in flight fails at once on the ended connection.
+    void this.heartbeat.stop();
   }
 }
 
@@ -191,7 +201,12 @@ export class LockSession {
  * Every shard an instance believes it holds must show in pg_locks under its session's pid; a
  * session with one that does not cannot prove its ownership and must be given up.
  */
-export function sessionsNotProven(sessions: LockSession[], locks: Array<{ shard: number; pid: number }>): LockSession[] {
+export function sessionsNotProven(
+  sessions: LockSession[],
+  locks: Array<{ shard: number; pid: number }>,
+): LockSession[] {
   const seen = new Set(locks.map((l) => `${l.pid}:${l.shard}`));
-  return sessions.filter((s) => !s.lost && [...s.held].some((shard) => !s.releasing.has(shard) && !seen.has(`${s.pid}:${shard}`)));
+  return sessions.filter(
+    (s) => !s.lost && [...s.held].some((shard) => !s.releasing.has(shard) && !seen.has(`${s.pid}:${shard}`)),
+  );
 }

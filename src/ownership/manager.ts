@@ -1,32 +1,40 @@
+import { backoffDelay } from '../lifecycle/backoff.js';
+import { BackgroundService } from '../lifecycle/backgroundService.js';
+import { errorForLog } from '../lifecycle/reportError.js';
 import type { Runtime } from '../runtime.js';
 import { planBalance } from './balance.js';
 import { LockSession, sessionsNotProven, type LossReason } from './lockSession.js';
 import { newMetrics, observeRestore } from './metrics.js';
 import { LOCK_NAMESPACE } from './options.js';
 import { OrphanTracker } from './orphans.js';
-import { ACQUIRE_SHARDS_SQL } from './sql/acquireShards.js';
-import { PRUNE_LOG_SQL } from './sql/agentWrites.js';
-import { COUNT_ACTIVE_SQL, UNRUNNABLE_AGENTS_SQL } from './sql/claimAgents.js';
-import { ENSURE_SHARDS_SQL } from './sql/ensureShards.js';
-import { RELEASE_SHARDS_SQL } from './sql/releaseShards.js';
+import { OWNERSHIP_CHANNEL } from '../events/channels.js';
+import { acquireShards } from './sql/acquireShards.js';
+import { countActiveAgents } from './sql/countActiveAgents.js';
+import { ensureShards } from './sql/ensureShards.js';
+import { notifyOwnership } from './sql/notifyOwnership.js';
+import { pruneOwnershipLog } from './sql/pruneOwnershipLog.js';
+import { releaseShards } from './sql/releaseShards.js';
 import { slices } from './slices.js';
 import { LEAVING_PREFIX, MEMBER_PREFIX, memberTag, readSnapshot } from './snapshot.js';
-import { TRY_LOCK_SHARDS_SQL, UNLOCK_SHARDS_SQL } from './sql/tryLockShards.js';
+import { tryLockShards } from './sql/tryLockShards.js';
+import { unlockAllShards } from './sql/unlockAllShards.js';
+import { unlockShards } from './sql/unlockShards.js';
+import { unrunnableAgents } from './sql/unrunnableAgents.js';
 import { AgentSupervisor } from './supervisor.js';
 import type { AbortReason, ResolvedOwnershipOptions } from './types.js';
 
-/** Shards per RELEASE_SHARDS_SQL statement (~100 agents each at 100,000 agents). */
+/** Cap of the backoff between attempts to open the first lock session while the database is down. */
+const OPEN_SESSION_BACKOFF_MAX_MS = 5000;
+/** Shards per releaseShards statement (~100 agents each at 100,000 agents). */
 const RELEASE_SLICE = 32;
-
-/** NOTIFY channel: {"e":"start"|"stop","id","shard"} from the API, {"e":"released"} on hand-over. */
-export const OWNERSHIP_CHANNEL = 'agentpg_long_running';
 
 /**
  * Runs this instance's share of the long-running agents: holds shard locks on dedicated lock
  * sessions, claims orphaned shards (start-up, NOTIFY, and a sweep every `sweepIntervalMs`), sheds
  * shards above its fair share, starts/stops handlers as the desired state changes, and hands
  * everything over on stop(). All claims and sheds run one at a time in `sweep()`; losing a lock
- * session aborts its handlers at once, outside the loop.
+ * session aborts its handlers at once, outside the loop. The sweep interval is ownership's
+ * `sweepIntervalMs` (its default, with the other ownership defaults, is in options.ts).
  */
 export class OwnershipManager {
   readonly metrics = newMetrics();
@@ -39,15 +47,14 @@ export class OwnershipManager {
   private readonly kinds: string[];
   private shardCount = 0;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  private loop: Promise<void> | null = null;
-  private rerun = false;
+  /** Runs sweep() every sweepIntervalMs and on kick(), one at a time. */
+  private readonly sweeper: BackgroundService;
   private fullReconcileDue = true;
   private readonly pendingIds = new Set<string>();
   private lastReconcileAt = 0;
   private lastPruneAt = 0;
   private openBackoffUntil = 0;
   private openFailures = 0;
-  private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
   private unresync: (() => void) | null = null;
 
@@ -59,7 +66,20 @@ export class OwnershipManager {
     this.tag = memberTag(rt.instanceId);
     // Long enough that a live member below its share (it claims within a sweep) always wins.
     this.orphans = new OrphanTracker(Math.max(5 * options.sweepIntervalMs, 2 * options.heartbeatIntervalMs, 3000));
-    this.agents = new AgentSupervisor(rt, options, this.metrics, this.kinds, () => this.state === 'running', () => void this.kick());
+    this.agents = new AgentSupervisor(
+      rt,
+      options,
+      this.metrics,
+      this.kinds,
+      () => this.state === 'running',
+      () => void this.kick(),
+    );
+    this.sweeper = new BackgroundService({
+      name: 'long-running ownership sweep',
+      intervalMs: options.sweepIntervalMs,
+      tick: () => this.sweep(),
+      reportError: (err, context) => rt.reportError(err, context),
+    });
   }
 
   /** Only instances that registered a long-running kind own shards; the API works everywhere. */
@@ -82,52 +102,36 @@ export class OwnershipManager {
       return;
     }
     const { pool, logger } = this.rt;
-    await pool.query(ENSURE_SHARDS_SQL, [this.options.shards]);
+    await ensureShards(pool, this.options.shards);
     this.unsubscribe = await this.rt.events.subscribe(OWNERSHIP_CHANNEL, (p) => this.onNotification(p));
     this.unresync = this.rt.events.onResync(() => {
       this.fullReconcileDue = true;
       void this.kick();
     });
     this.state = 'running';
-    // Seed 004's restore pass, now simply the first sweep.
+    this.sweeper.start();
+    // Restoring the agents that should be running is simply the first sweep.
     logger.info({ kinds: this.kinds }, 'restoring running agents from database...');
     const restoredBefore = this.metrics.agents_restored_total;
     const failedBefore = this.metrics.agents_restore_failed_total;
     await this.kick();
-    const [{ mine, total }] = (await pool.query(COUNT_ACTIVE_SQL, [this.heldShards()])).rows;
+    const { mine, total } = await countActiveAgents(pool, this.heldShards());
     const restored = this.metrics.agents_restored_total - restoredBefore;
     const failed = this.metrics.agents_restore_failed_total - failedBefore;
     const skipped = Math.max(0, total - mine);
     if (skipped > 0) {
-      logger.info({ agents: skipped, shardsHeldElsewhere: this.shardCount - this.heldShards().length }, 'agent already running in another instance (lock held), skipping');
+      logger.info(
+        { agents: skipped, shardsHeldElsewhere: this.shardCount - this.heldShards().length },
+        'agent already running in another instance (lock held), skipping',
+      );
     }
     logger.info({ total, restored, skipped, failed }, 'agent restoration complete');
-    this.timer = setInterval(() => void this.kick(), this.options.sweepIntervalMs);
-    this.timer.unref();
   }
 
-  /** Runs a sweep now, or right after the one in flight. */
+  /** Runs a sweep now, or right after the one in flight; resolves when it is done. */
   kick(): Promise<void> {
     if (this.state !== 'running') return Promise.resolve();
-    if (this.loop) {
-      this.rerun = true;
-      return this.loop;
-    }
-    this.loop = (async () => {
-      try {
-        do {
-          this.rerun = false;
-          try {
-            await this.sweep();
-          } catch (err) {
-            this.rt.reportError(err, 'long-running ownership sweep');
-          }
-        } while (this.rerun && this.state === 'running');
-      } finally {
-        this.loop = null;
-      }
-    })();
-    return this.loop;
+    return this.sweeper.wake();
   }
 
   private onNotification(payload: string): void {
@@ -156,7 +160,12 @@ export class OwnershipManager {
         this.openFailures = 0;
       } catch (err) {
         this.openFailures++;
-        this.openBackoffUntil = Date.now() + Math.min(this.options.sweepIntervalMs * 2 ** this.openFailures, 5000);
+        this.openBackoffUntil =
+          Date.now() +
+          backoffDelay(this.openFailures, {
+            baseMs: 2 * this.options.sweepIntervalMs,
+            maxMs: OPEN_SESSION_BACKOFF_MAX_MS,
+          });
         throw err;
       }
     }
@@ -193,7 +202,9 @@ export class OwnershipManager {
     }
     if (now - this.lastPruneAt > 60_000) {
       this.lastPruneAt = now;
-      await pool.query(PRUNE_LOG_SQL, [this.options.logRetentionMs]).catch((err) => this.rt.reportError(err, 'ownership log prune'));
+      await pruneOwnershipLog(pool, this.options.logRetentionMs).catch((err) =>
+        this.rt.reportError(err, 'ownership log prune'),
+      );
     }
     this.updateGauges();
   }
@@ -233,8 +244,7 @@ export class OwnershipManager {
   private async claimOn(session: LockSession, shards: number[]): Promise<void> {
     let got: number[];
     try {
-      const rows = await session.query<{ shard: number; got: boolean }>(TRY_LOCK_SHARDS_SQL, [LOCK_NAMESPACE, shards]);
-      got = rows.filter((r) => r.got).map((r) => r.shard);
+      got = await tryLockShards(session, LOCK_NAMESPACE, shards);
     } catch (err) {
       // Which locks the failed statement took is unknown: end the session, which frees them all.
       session.markLost('statement_failed', err);
@@ -249,17 +259,20 @@ export class OwnershipManager {
       this.orphans.taken(s);
     }
     try {
-      await session.query(ACQUIRE_SHARDS_SQL, [this.rt.instanceId, got]);
+      await acquireShards(session, this.rt.instanceId, got);
     } catch (err) {
       this.rt.reportError(err, 'long-running shard acquisition');
       if (!session.lost) await this.unlock(session, got);
       return;
     }
     if (!(await this.agents.claim(session, got, null))) this.fullReconcileDue = true;
-    const unrunnable = (await this.rt.pool.query(UNRUNNABLE_AGENTS_SQL, [got, this.kinds])).rows;
+    const unrunnable = await unrunnableAgents(this.rt.pool, got, this.kinds);
     for (const a of unrunnable) {
       this.metrics.agents_restore_failed_total++;
-      this.rt.logger.warn({ agentId: a.id, kind: a.kind }, 'agent restore failed: its kind is not registered on this instance');
+      this.rt.logger.warn(
+        { agentId: a.id, kind: a.kind },
+        'agent restore failed: its kind is not registered on this instance',
+      );
     }
   }
 
@@ -299,14 +312,18 @@ export class OwnershipManager {
     const p: Promise<void> = (async () => {
       const runners = this.agents.abortShards(set, reason, false);
       const done = await Promise.all(runners.map((r) => r.waitDone(this.options.handoffTimeoutMs)));
-      if (done.includes(false)) this.rt.logger.warn({ shards }, 'long-running handlers did not return within handoffTimeoutMs, handing over anyway');
+      if (done.includes(false))
+        this.rt.logger.warn(
+          { shards },
+          'long-running handlers did not return within handoffTimeoutMs, handing over anyway',
+        );
       // In slices: one statement over 256 shards (~25,000 agents at 100,000) could outlast the
       // lock session's statement_timeout, and a failed statement gives up the whole session.
       // Each slice's rows are released (durable at that statement's commit) before its unlock.
       for (const slice of slices(shards, RELEASE_SLICE)) {
         if (session.lost) return;
         try {
-          await session.query(RELEASE_SHARDS_SQL, [this.rt.instanceId, slice, reason]);
+          await releaseShards(session, this.rt.instanceId, slice, reason);
         } catch (err) {
           session.markLost('statement_failed', err);
           return;
@@ -329,7 +346,7 @@ export class OwnershipManager {
 
   private async unlock(session: LockSession, shards: number[]): Promise<void> {
     try {
-      await session.query(UNLOCK_SHARDS_SQL, [LOCK_NAMESPACE, shards]);
+      await unlockShards(session, LOCK_NAMESPACE, shards);
     } catch (err) {
       session.markLost('statement_failed', err);
       return;
@@ -341,16 +358,21 @@ export class OwnershipManager {
   }
 
   private async notifyReleased(): Promise<void> {
-    await this.rt.pool
-      .query(`select pg_notify($1, $2)`, [OWNERSHIP_CHANNEL, JSON.stringify({ e: 'released' })])
-      .catch((err) => this.rt.reportError(err, 'long-running release notify'));
+    await notifyOwnership(this.rt.pool, { e: 'released' }).catch((err) =>
+      this.rt.reportError(err, 'long-running release notify'),
+    );
   }
 
   /** The lease ran out or the connection died: abort every handler of its shards at once. */
   private onSessionLost(session: LockSession, reason: LossReason, err?: unknown): void {
     this.metrics.agent_lock_lost_total += session.held.size;
     this.rt.logger.warn(
-      { reason, shards: session.held.size, pid: session.pid, err: err instanceof Error ? { message: err.message, code: (err as { code?: string }).code } : undefined },
+      {
+        reason,
+        shards: session.held.size,
+        pid: session.pid,
+        err: err === undefined ? undefined : errorForLog(err),
+      },
       'lost a lock session: aborting its long-running agents',
     );
     this.agents.abortShards(session.held, 'lost', true);
@@ -368,7 +390,7 @@ export class OwnershipManager {
   }
 
   /**
-   * Graceful stop (seed 004): leave the membership first (others now count their share without
+   * Graceful stop (client.stop()): leave the membership first (others now count their share without
    * us), abort every handler, wait for them to save (shutdownTimeoutMs), clear ownership rows,
    * unlock everything, NOTIFY so the others claim at once, close the lock sessions.
    */
@@ -377,19 +399,22 @@ export class OwnershipManager {
     this.state = 'stopping';
     const started = Date.now();
     const { logger, config } = this.rt;
-    if (this.timer) clearInterval(this.timer);
+    // No sweep starts after this; the one in flight is waited for, but only so long (its
+    // statements are bounded by the lock sessions' statement_timeout; the pool's are not).
+    const timeout = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+    const sweeping = this.sweeper.stop();
     this.unresync?.();
     await this.unsubscribe?.().catch(() => {});
-    const timeout = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
-    if (this.loop) await Promise.race([this.loop, timeout(this.options.clientLeaseMs)]);
+    await Promise.race([sweeping, timeout(this.options.clientLeaseMs)]);
     await Promise.all(this.sessions.map((s) => s.setApplicationName(LEAVING_PREFIX + this.tag).catch(() => {})));
     const { total, saved } = await this.agents.shutdown(config.shutdownTimeoutMs);
     await Promise.race([Promise.all(this.releases), timeout(config.shutdownTimeoutMs)]);
     for (const s of this.sessions) {
       if (s.lost) continue;
       try {
-        for (const slice of slices([...s.held], RELEASE_SLICE)) await s.query(RELEASE_SHARDS_SQL, [this.rt.instanceId, slice, 'shutdown']);
-        await s.query('select pg_advisory_unlock_all()');
+        for (const slice of slices([...s.held], RELEASE_SLICE))
+          await releaseShards(s, this.rt.instanceId, slice, 'shutdown');
+        await unlockAllShards(s);
       } catch (err) {
         this.rt.reportError(err, 'long-running shutdown release');
       }

@@ -1,6 +1,6 @@
 import type { OwnershipMetrics } from './types.js';
 
-/** Plain in-memory counters and gauges (seed 004's list); the service exports them to Prometheus. */
+/** Plain in-memory counters and gauges (OwnershipMetrics); the service exports them to Prometheus. */
 export type OwnershipMetricsState = OwnershipMetrics;
 
 export function newMetrics(): OwnershipMetricsState {
@@ -20,6 +20,7 @@ export function newMetrics(): OwnershipMetricsState {
     lock_sessions: 0,
     shutdown_duration_seconds: 0,
     agents_saved_on_shutdown: 0,
+    agents_failed_total: 0,
   };
 }
 

@@ -51,6 +51,8 @@ const DEFAULTS: ResolvedOwnershipOptions = {
   reconcileIntervalMs: 5000,
   restartBackoffMs: 1000,
   restartBackoffMaxMs: 60_000,
+  maxRestarts: 10,
+  restartWindowMs: 10 * 60_000,
   handoffTimeoutMs: 10_000,
   logRetentionMs: 7 * 24 * 3600_000,
 };
@@ -71,10 +73,14 @@ export function resolveOwnershipOptions(input: OwnershipOptions | undefined): Re
   }
   if (o.shards > 1_000_000) throw new ConfigError('invalid config: ownership.shards must be at most 1000000');
   if (o.maxLocksPerSession > 1024) {
-    throw new ConfigError('invalid config: ownership.maxLocksPerSession must be at most 1024 (each lock slows every statement of its session)');
+    throw new ConfigError(
+      'invalid config: ownership.maxLocksPerSession must be at most 1024 (each lock slows every statement of its session)',
+    );
   }
   if (o.clientLeaseMs < 2 * o.heartbeatIntervalMs) {
-    throw new ConfigError('invalid config: ownership.clientLeaseMs must be at least 2 × heartbeatIntervalMs, or one slow heartbeat drops ownership');
+    throw new ConfigError(
+      'invalid config: ownership.clientLeaseMs must be at least 2 × heartbeatIntervalMs, or one slow heartbeat drops ownership',
+    );
   }
   if (o.heartbeatIntervalMs + o.clientLeaseMs >= o.serverLeaseMs) {
     throw new ConfigError(

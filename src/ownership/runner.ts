@@ -2,8 +2,21 @@ import type pg from 'pg';
 import { StaleOwnerError, redactSecrets } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { OwnershipMetricsState } from './metrics.js';
-import { FENCE_ROW_SQL, RECORD_RESTART_SQL, RELEASE_AGENT_SQL, SAVE_CHECKPOINT_SQL } from './sql/agentWrites.js';
-import type { AbortReason, LongRunningContext, LongRunningKind, ResolvedOwnershipOptions } from './types.js';
+import { fenceAgentRow } from './sql/fenceAgentRow.js';
+import { recordRestart } from './sql/recordRestart.js';
+import { releaseAgent } from './sql/releaseAgent.js';
+import { saveCheckpoint } from './sql/saveCheckpoint.js';
+import { giveUpAgent } from './sql/giveUpAgent.js';
+import type {
+  AbortReason,
+  LongRunningAgentFailure,
+  LongRunningContext,
+  LongRunningKind,
+  ResolvedOwnershipOptions,
+} from './types.js';
+import { backoffDelay } from '../lifecycle/backoff.js';
+import { errorForLog } from '../lifecycle/reportError.js';
+import { sleep } from '../lifecycle/sleep.js';
 
 export interface ClaimedAgent {
   id: string;
@@ -15,7 +28,7 @@ export interface ClaimedAgent {
   restartCount: number;
 }
 
-export type RunnerOutcome = 'aborted' | 'finished' | 'stale';
+export type RunnerOutcome = 'aborted' | 'finished' | 'stale' | 'failed';
 
 interface RunnerDeps {
   pool: pg.Pool;
@@ -23,13 +36,20 @@ interface RunnerDeps {
   options: ResolvedOwnershipOptions;
   logger: Logger;
   metrics: OwnershipMetricsState;
-  reportError(err: unknown, context?: string): void;
+  reportError: (err: unknown, context?: string) => void;
+  /** `onLongRunningAgentFailed` of the config: called once when this runner gives up. */
+  onFailed?: (failure: LongRunningAgentFailure) => void;
 }
 
 /** Saves a checkpoint with the owner's epoch; StaleOwnerError when another acquisition fenced it. */
-export async function writeCheckpoint(pool: pg.Pool, agentId: string, epoch: number, checkpoint: unknown): Promise<void> {
-  const res = await pool.query(SAVE_CHECKPOINT_SQL, [agentId, epoch, JSON.stringify(checkpoint ?? null)]);
-  if (res.rowCount === 0) throw new StaleOwnerError(agentId, epoch);
+export async function writeCheckpoint(
+  pool: pg.Pool,
+  agentId: string,
+  epoch: number,
+  checkpoint: unknown,
+): Promise<void> {
+  if (!(await saveCheckpoint(pool, agentId, epoch, JSON.stringify(checkpoint ?? null))))
+    throw new StaleOwnerError(agentId, epoch);
 }
 
 /**
@@ -57,8 +77,7 @@ export async function fencedTransaction<T>(
   try {
     await client.query('begin');
     await client.query(`select set_config('idle_in_transaction_session_timeout', $1, true)`, [String(idleLimitMs)]);
-    const fence = await client.query(FENCE_ROW_SQL, [agentId, epoch]);
-    if (fence.rowCount === 0) throw new StaleOwnerError(agentId, epoch);
+    if (!(await fenceAgentRow(client, agentId, epoch))) throw new StaleOwnerError(agentId, epoch);
     const result = await fn(client);
     await client.query('commit');
     return result;
@@ -76,7 +95,9 @@ export async function fencedTransaction<T>(
 /**
  * One agent's handler on this instance, for one ownership (one epoch): starts it, restarts it with
  * exponential backoff when it throws, and ends when its signal aborts, a fenced write finds a newer
- * epoch, or the handler returns by itself (the agent finished: set inactive).
+ * epoch, the handler returns by itself (the agent finished: set inactive), or it threw more than
+ * maxRestarts times within restartWindowMs (the agent failed: set inactive and failed, so no other
+ * instance takes the crash loop over).
  */
 export class AgentRunner {
   readonly controller = new AbortController();
@@ -173,45 +194,82 @@ export class AgentRunner {
     const { signal } = this.controller;
     const { options, metrics, logger } = this.deps;
     let failures = 0;
+    /** When the handler threw, within the last restartWindowMs (the give-up policy counts these). */
+    const failedAt: number[] = [];
     while (!signal.aborted) {
       const attemptStart = Date.now();
       try {
         await this.kind.handler(this.context());
         if (signal.aborted) break;
         // Returned by itself: the agent is done. Fenced, so a stale owner cannot deactivate it.
-        await this.deps.pool.query(RELEASE_AGENT_SQL, [this.id, this.epoch, true]);
+        await releaseAgent(this.deps.pool, this.id, this.epoch, true);
         logger.info({ agentId: this.id }, 'long-running agent finished');
         return 'finished';
       } catch (err) {
         if (err instanceof StaleOwnerError || this.abortReason === 'stale') return 'stale';
         if (signal.aborted) break;
-        failures = Date.now() - attemptStart > options.restartBackoffMaxMs ? 1 : failures + 1;
-        metrics.agent_restarts_total++;
+        const now = Date.now();
+        failures = now - attemptStart > options.restartBackoffMaxMs ? 1 : failures + 1;
         const message = redactSecrets(err instanceof Error ? err.message : String(err)).slice(0, 2000);
-        const res = await this.deps.pool.query(RECORD_RESTART_SQL, [this.id, this.epoch, message]).catch(() => null);
-        if (res && res.rowCount === 0) {
+        while (failedAt.length > 0 && now - failedAt[0] > options.restartWindowMs) failedAt.shift();
+        failedAt.push(now);
+        if (failedAt.length > options.maxRestarts) return await this.giveUp(message, failedAt.length);
+        metrics.agent_restarts_total++;
+        // undefined: the write failed (logged below, retried at the next restart); null: fenced.
+        const count = await recordRestart(this.deps.pool, this.id, this.epoch, message).catch(() => undefined);
+        if (count === null) {
           this.abort('stale');
           return 'stale';
         }
-        if (res) this.restartCount = res.rows[0].restart_count;
-        const delay = Math.min(options.restartBackoffMs * 2 ** (failures - 1), options.restartBackoffMaxMs);
-        logger.warn({ agentId: this.id, err: { message }, restartInMs: delay, restartCount: this.restartCount }, 'long-running agent handler failed, restarting');
+        if (count !== undefined) this.restartCount = count;
+        // No jitter: the restart delay is documented exactly (restartBackoffMs doubling up to the max).
+        const delay = backoffDelay(failures, {
+          baseMs: options.restartBackoffMs,
+          maxMs: options.restartBackoffMaxMs,
+          jitter: 0,
+        });
+        logger.warn(
+          { agentId: this.id, err: errorForLog(err), restartInMs: delay, restartCount: this.restartCount },
+          'long-running agent handler failed, restarting',
+        );
         await sleep(delay, signal);
       }
     }
     return this.abortReason === 'stale' ? 'stale' : 'aborted';
   }
-}
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
+  /** Fenced: only the current owner fails the agent. The hook fires once, here, after the commit. */
+  private async giveUp(lastError: string, failuresInWindow: number): Promise<RunnerOutcome> {
+    const { pool, options, logger, onFailed } = this.deps;
+    const row = await giveUpAgent(pool, this.id, this.epoch, lastError);
+    if (!row) {
+      this.abort('stale');
+      return 'stale';
     }
-    signal.addEventListener('abort', done, { once: true });
-  });
+    this.restartCount = row.restart_count;
+    logger.error(
+      {
+        agentId: this.id,
+        kind: this.agent.kind,
+        epoch: this.epoch,
+        err: { message: lastError },
+        failures: failuresInWindow,
+        windowMs: options.restartWindowMs,
+        restartCount: this.restartCount,
+      },
+      'long-running agent failed: handler kept throwing, not restarting it',
+    );
+    try {
+      onFailed?.({
+        agentId: this.id,
+        kind: this.agent.kind,
+        epoch: this.epoch,
+        restartCount: this.restartCount,
+        lastError,
+      });
+    } catch (err) {
+      this.deps.reportError(err, 'onLongRunningAgentFailed');
+    }
+    return 'failed';
+  }
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Pool } from '../db/connection.js';
 import { LOCK_NAMESPACE } from './options.js';
-import { SNAPSHOT_SQL } from './sql/snapshot.js';
+import { readOwnershipSnapshot } from './sql/readOwnershipSnapshot.js';
 
 /** application_name of a lock session: other instances count members by it. */
 export const MEMBER_PREFIX = 'agentpg-lock:';
@@ -10,7 +10,9 @@ export const LEAVING_PREFIX = 'agentpg-leaving:';
 
 /** How an instance appears in application_name (<= 63 bytes, printable ASCII). */
 export function memberTag(instanceId: string): string {
-  return /^[\x20-\x7e]{1,48}$/.test(instanceId) ? instanceId : `h:${createHash('sha256').update(instanceId).digest('hex').slice(0, 40)}`;
+  return /^[\x20-\x7e]{1,48}$/.test(instanceId)
+    ? instanceId
+    : `h:${createHash('sha256').update(instanceId).digest('hex').slice(0, 40)}`;
 }
 
 export interface ShardLock {
@@ -26,13 +28,13 @@ export interface OwnershipSnapshot {
   locks: ShardLock[];
 }
 
-/** Shard ownership as Postgres sees it right now (one round trip, see SNAPSHOT_SQL). */
+/** Shard ownership as Postgres sees it right now (one round trip, see readOwnershipSnapshot). */
 export async function readSnapshot(pool: Pool): Promise<OwnershipSnapshot> {
-  const row = (await pool.query(SNAPSHOT_SQL, [LOCK_NAMESPACE])).rows[0];
+  const row = await readOwnershipSnapshot(pool, LOCK_NAMESPACE);
   return {
     shardCount: row.shard_count,
-    members: (row.members as string[]).map((a) => a.slice(MEMBER_PREFIX.length)),
-    locks: (row.locks as Array<[number, number, string | null]>).map(([shard, pid, app]) => ({
+    members: row.members.map((a) => a.slice(MEMBER_PREFIX.length)),
+    locks: row.locks.map(([shard, pid, app]) => ({
       shard: Number(shard),
       pid,
       holder: app?.startsWith(MEMBER_PREFIX) ? app.slice(MEMBER_PREFIX.length) : null,

@@ -2,14 +2,16 @@ import type { Runtime } from '../runtime.js';
 import type { LockSession } from './lockSession.js';
 import type { OwnershipMetricsState } from './metrics.js';
 import { AgentRunner, type ClaimedAgent, type RunnerOutcome } from './runner.js';
-import { DESIRED_AGENTS_SQL, RELEASE_AGENT_SQL, RESTORE_OWNER_SQL } from './sql/agentWrites.js';
-import { CLAIM_AGENTS_SQL } from './sql/claimAgents.js';
+import { claimAgents, type ClaimedAgentRow } from './sql/claimAgents.js';
+import { desiredAgents } from './sql/desiredAgents.js';
+import { releaseAgent } from './sql/releaseAgent.js';
+import { restoreOwner } from './sql/restoreOwner.js';
 import { yieldToEventLoop } from './slices.js';
 import type { AbortReason, ResolvedOwnershipOptions } from './types.js';
 
-/** Shards per CLAIM_AGENTS_SQL statement (~100 agents per shard at 100,000 agents, 1024 shards). */
+/** Shards per claimAgents statement (~100 agents per shard at 100,000 agents, 1024 shards). */
 const CLAIM_SHARDS_PER_STATEMENT = 16;
-/** Agent ids per CLAIM_AGENTS_SQL statement when claiming by id (reconcile, NOTIFY). */
+/** Agent ids per claimAgents statement when claiming by id (reconcile, NOTIFY). */
 const CLAIM_IDS_PER_STATEMENT = 2000;
 /** Handlers started between two yields to the event loop. */
 const START_CHUNK = 250;
@@ -35,7 +37,7 @@ export class AgentSupervisor {
 
   /**
    * Takes the active agents of `shards` (or only `ids` of them) over: epoch + 1 on the LOCK
-   * SESSION, which holds those shards (CLAIM_AGENTS_SQL says why), then starts their handlers.
+   * SESSION, which holds those shards (claimAgents says why), then starts their handlers.
    *
    * At 100,000 agents one statement per session would bump ~25,000 rows (and fire as many
    * ownership triggers) while the session's heartbeat waits behind it and its statement_timeout
@@ -47,24 +49,32 @@ export class AgentSupervisor {
   async claim(session: LockSession, shards: number[], ids: string[] | null): Promise<boolean> {
     const slices: Array<{ shards: number[]; ids: string[] | null }> = [];
     if (ids === null) {
-      for (let i = 0; i < shards.length; i += CLAIM_SHARDS_PER_STATEMENT) slices.push({ shards: shards.slice(i, i + CLAIM_SHARDS_PER_STATEMENT), ids: null });
+      for (let i = 0; i < shards.length; i += CLAIM_SHARDS_PER_STATEMENT)
+        slices.push({ shards: shards.slice(i, i + CLAIM_SHARDS_PER_STATEMENT), ids: null });
     } else {
-      for (let i = 0; i < ids.length; i += CLAIM_IDS_PER_STATEMENT) slices.push({ shards, ids: ids.slice(i, i + CLAIM_IDS_PER_STATEMENT) });
+      for (let i = 0; i < ids.length; i += CLAIM_IDS_PER_STATEMENT)
+        slices.push({ shards, ids: ids.slice(i, i + CLAIM_IDS_PER_STATEMENT) });
     }
     for (let n = 0; n < slices.length; n++) {
       const slice = slices[n];
       if (session.lost || !this.accepting()) return true;
-      let rows: any[];
+      let rows: ClaimedAgentRow[];
       try {
-        rows = await session.query(CLAIM_AGENTS_SQL, [this.rt.instanceId, slice.shards, this.kinds, slice.ids]);
+        rows = await claimAgents(session, this.rt.instanceId, slice.shards, this.kinds, slice.ids);
       } catch (err) {
         this.metrics.agents_restore_failed_total += slices.slice(n).reduce((k, x) => k + (x.ids?.length ?? 0), 0);
         this.rt.reportError(err, 'long-running agent claim');
         return false;
       }
+      if (rows.length > 0) {
+        this.rt.logger.info({ count: rows.length, shards: slice.shards.length }, 'found agents to restore');
+      }
       for (let i = 0; i < rows.length; i++) {
         if (i > 0 && i % START_CHUNK === 0) await yieldToEventLoop();
         const r = rows[i];
+        // Debug: 'agent restored successfully' (info) follows with the same fields; two info
+        // lines per agent cost measurable time when an instance takes 25,000 agents over.
+        this.rt.logger.debug({ agentId: r.id, epoch: Number(r.epoch), shard: r.shard }, 'restoring agent');
         // Re-checked per agent because of the yields: a session lost (its handlers were aborted
         // by onSessionLost) or a shard being handed over meanwhile must not get a new handler.
         // Its bumped epoch is harmless: the next owner bumps again.
@@ -95,18 +105,27 @@ export class AgentSupervisor {
       logger: this.rt.logger,
       metrics: this.metrics,
       reportError: this.rt.reportError,
+      onFailed: this.rt.config.onLongRunningAgentFailed,
     });
     this.runners.set(agent.id, runner);
     runner.start();
     void runner.done.then((outcome) => this.onExit(runner, outcome));
     this.metrics.agents_restored_total++;
     this.metrics.agents_running = this.runners.size;
-    this.rt.logger.info({ agentId: agent.id, kind: agent.kind, epoch: agent.epoch, shard: agent.shard }, 'agent restored successfully');
+    this.rt.logger.info(
+      { agentId: agent.id, kind: agent.kind, epoch: agent.epoch, shard: agent.shard },
+      'agent restored successfully',
+    );
   }
 
   private onExit(runner: AgentRunner, outcome: RunnerOutcome): void {
     if (this.runners.get(runner.id) === runner) this.runners.delete(runner.id);
-    if (outcome === 'stale') this.rt.logger.warn({ agentId: runner.id, epoch: runner.epoch }, 'long-running agent fenced off: another owner has a newer epoch');
+    if (outcome === 'failed') this.metrics.agents_failed_total++;
+    if (outcome === 'stale')
+      this.rt.logger.warn(
+        { agentId: runner.id, epoch: runner.epoch },
+        'long-running agent fenced off: another owner has a newer epoch',
+      );
     this.metrics.agents_running = this.runners.size;
   }
 
@@ -136,7 +155,9 @@ export class AgentSupervisor {
       if (!(await runner.waitDone(this.options.handoffTimeoutMs))) {
         this.rt.logger.warn({ agentId: runner.id }, 'long-running handler did not return within handoffTimeoutMs');
       }
-      await this.rt.pool.query(RELEASE_AGENT_SQL, [runner.id, runner.epoch, false]).catch((err) => this.rt.reportError(err, 'long-running agent release'));
+      await releaseAgent(this.rt.pool, runner.id, runner.epoch, false).catch((err) =>
+        this.rt.reportError(err, 'long-running agent release'),
+      );
     })()
       .catch((err) => this.rt.reportError(err, 'long-running agent stop'))
       .finally(() => {
@@ -156,7 +177,7 @@ export class AgentSupervisor {
   async reconcile(held: Map<number, LockSession>, ids: string[] | null): Promise<void> {
     const mine = [...held.keys()];
     if (mine.length === 0) return;
-    const rows = (await this.rt.pool.query(DESIRED_AGENTS_SQL, [mine, this.rt.instanceId, ids])).rows;
+    const rows = await desiredAgents(this.rt.pool, mine, this.rt.instanceId, ids);
     const seen = new Set<string>();
     const toClaim = new Map<LockSession, string[]>();
     const restore: Array<{ id: string; epoch: number }> = [];
@@ -178,12 +199,12 @@ export class AgentSupervisor {
       } else if (!row.active && runner) {
         this.stop(runner, 'stopped');
       } else if (!row.active && row.mine) {
-        await this.rt.pool.query(RELEASE_AGENT_SQL, [row.id, Number(row.epoch), false]);
+        await releaseAgent(this.rt.pool, row.id, Number(row.epoch), false);
       }
     }
     for (let i = 0; i < restore.length; i += CLAIM_IDS_PER_STATEMENT) {
       const slice = restore.slice(i, i + CLAIM_IDS_PER_STATEMENT);
-      await this.rt.pool.query(RESTORE_OWNER_SQL, [slice.map((r) => r.id), slice.map((r) => r.epoch), this.rt.instanceId]);
+      await restoreOwner(this.rt.pool, slice, this.rt.instanceId);
     }
     if (ids === null) {
       for (const runner of this.runners.values()) {

@@ -2,10 +2,12 @@ import type pg from 'pg';
 import type { Logger } from '../logger.js';
 
 /**
- * A kind of long-running agent (seed 004: a trading loop, a watcher). The handler runs until its
+ * A kind of long-running agent (a trading loop, a watcher). The handler runs until its
  * signal aborts; it reads its saved state and saves checkpoints through `ctx`.
  *
- * - A handler that throws is restarted with exponential backoff (restart_count + 1, last_error).
+ * - A handler that throws is restarted with exponential backoff (restart_count + 1, last_error),
+ *   until it failed more than `ownership.maxRestarts` times within `ownership.restartWindowMs`:
+ *   then the agent is set inactive and failed (see LongRunningAgentInfo.state).
  * - A handler that returns while its signal is not aborted has finished: the agent is set
  *   inactive (like `longRunning.stop(id)`).
  * - After the signal aborts, a handler should save a last checkpoint and return promptly; the
@@ -81,6 +83,15 @@ export interface OwnershipOptions {
   restartBackoffMs?: number;
   /** Default 60000. */
   restartBackoffMaxMs?: number;
+  /**
+   * Give-up policy: a handler that throws more than `maxRestarts` times within `restartWindowMs`
+   * is not restarted again: the agent becomes inactive with `state: 'failed'` and its last error,
+   * and `onLongRunningAgentFailed` fires. With the default backoff, 10 failures in a row take about
+   * 5 minutes. Default 10.
+   */
+  maxRestarts?: number;
+  /** The window `maxRestarts` is counted in. Default 600000 (10 min). */
+  restartWindowMs?: number;
   /** How long a shed or stopped agent's handler may take to return before the hand-over goes on. Default 10000. */
   handoffTimeoutMs?: number;
   /** Ownership log rows released longer ago than this are pruned. Default 7 days. */
@@ -89,12 +100,32 @@ export interface OwnershipOptions {
 
 export type ResolvedOwnershipOptions = Required<OwnershipOptions>;
 
+/** What `onLongRunningAgentFailed` receives when an owner gives up on an agent. */
+export interface LongRunningAgentFailure {
+  agentId: string;
+  kind: string;
+  /** The epoch of the ownership that gave up. */
+  epoch: number;
+  /** Restarts recorded for the agent (all owners). */
+  restartCount: number;
+  /** The last error, redacted, as stored in last_error. */
+  lastError: string;
+}
+
 /** A long-running agent as stored (`client.longRunning.get/list`). */
 export interface LongRunningAgentInfo {
   id: string;
   kind: string;
   /** Desired state: should it run? */
   active: boolean;
+  /**
+   * `active`: it should run (and does, once an owner has it); `stopped`: stopped, finished, or
+   * created with `start: false`; `failed`: its handler kept throwing and the owner gave up
+   * (`lastError` says why). `longRunning.start(id)` makes a stopped or failed agent active again.
+   */
+  state: 'active' | 'stopped' | 'failed';
+  /** When the owner gave up on it (state `failed`), else null. */
+  failedAt: Date | null;
   shard: number;
   /** The instance running it (null: nobody right now). */
   ownerInstanceId: string | null;
@@ -111,7 +142,7 @@ export interface LongRunningAgentInfo {
 }
 
 /**
- * Seed 004's metrics as plain numbers (the service turns them into Prometheus metrics).
+ * Ownership metrics of one instance as plain numbers (the service turns them into Prometheus metrics).
  * `agent_lock_*` count SHARD locks: agents follow their shard.
  */
 export interface OwnershipMetrics {
@@ -130,4 +161,6 @@ export interface OwnershipMetrics {
   lock_sessions: number;
   shutdown_duration_seconds: number;
   agents_saved_on_shutdown: number;
+  /** Agents this instance gave up on (maxRestarts within restartWindowMs): now `failed`. */
+  agents_failed_total: number;
 }

@@ -1,20 +1,37 @@
 import { NotFoundError, RunCancelledError, RunFailedError, ValidationError, WaitTimeoutError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import type { RunChannels, StreamEnvelope } from './channels.js';
+import { callerQueryable } from '../db/callerTransaction.js';
 import { enqueueRun } from './enqueue.js';
-import { RUNS_QUEUE } from './queue.js';
+import { RUNS_QUEUE } from './queueName.js';
 import { isTerminal, isUuid } from './rows.js';
 import { getRun } from './sql/getRun.js';
+import { listChildRuns } from './sql/listChildRuns.js';
 import { requestCancel } from './sql/requestCancel.js';
+import { runTotals } from './sql/runTotals.js';
 import { readReplay, withoutReplayed } from './streamReplay.js';
-import { getSession, insertSession, listSessionMessages, type StoredMessage } from './sql/sessions.js';
-import type { EnqueueOptions, NewSessionOptions, Run, RunEvent, RunResult, Session, WaitOptions } from './types.js';
+import type { Compaction } from './compactionTypes.js';
+import { listCompactions } from './sql/listCompactions.js';
+import { pageSessionMessages } from './sql/pageSessionMessages.js';
+import { getSession, insertSession, listSessionMessages } from './sql/sessions.js';
+import type {
+  EnqueueOptions,
+  NewSessionOptions,
+  Run,
+  RunEvent,
+  RunResult,
+  RunTotals,
+  Session,
+  StoredMessage,
+  WaitOptions,
+} from './types.js';
 
 /** Re-reads a waited run this often in case every NOTIFY about it was lost (never the primary path). */
 const SAFETY_REREAD_MS = 15_000;
 
 /** `client.runs`: runs by id, from any instance. */
 export class RunsApi {
+  /** @internal */
   constructor(
     private readonly rt: () => Runtime,
     private readonly channels: () => RunChannels,
@@ -86,7 +103,10 @@ export class RunsApi {
       safety.unref();
       offs.push(() => clearInterval(safety));
       if (options.timeoutMs !== undefined) {
-        const t = setTimeout(() => finish(() => reject(new WaitTimeoutError(runId, options.timeoutMs!))), options.timeoutMs);
+        const t = setTimeout(
+          () => finish(() => reject(new WaitTimeoutError(runId, options.timeoutMs!))),
+          options.timeoutMs,
+        );
         offs.push(() => clearTimeout(t));
       }
       if (options.signal) {
@@ -105,6 +125,21 @@ export class RunsApi {
   /** wait(), then `{ text, run }` for a completed run; RunFailedError / RunCancelledError otherwise. */
   async result(runId: string, options: WaitOptions = {}): Promise<RunResult> {
     return resultOf(await this.wait(runId, options));
+  }
+
+  /** Agents as tools: the child runs this run's tool calls started, oldest first. */
+  async children(runId: string): Promise<Run[]> {
+    if (!isUuid(runId)) return [];
+    return await listChildRuns(this.rt().pool, runId);
+  }
+
+  /**
+   * Agents as tools: the run's tokens rolled up with those of every run below it (children,
+   * grandchildren, ...). Null when no run has this id.
+   */
+  async totals(runId: string): Promise<RunTotals | null> {
+    if (!isUuid(runId)) return null;
+    return await runTotals(this.rt().pool, runId);
   }
 
   /**
@@ -224,7 +259,7 @@ export class RunsApi {
         for (;;) {
           if (queue.length > 0) return { value: queue.shift()!, done: false };
           if (failure) {
-            const err = failure;
+            const err: unknown = failure;
             failure = null;
             ended = true;
             throw err;
@@ -243,8 +278,30 @@ export class RunsApi {
   }
 }
 
+export const DEFAULT_MESSAGE_PAGE = 100;
+export const MAX_MESSAGE_PAGE = 1000;
+
+export interface MessagePageOptions {
+  /** The seq of the last message already read (the previous page's `nextAfter`); default 0. */
+  after?: number;
+  /** Default 100, at most 1000. */
+  limit?: number;
+  /**
+   * Include the messages a compaction archived (README "Long sessions"). Default false: the page
+   * starts after the session's latest compaction point.
+   */
+  archived?: boolean;
+}
+
+export interface MessagePage {
+  messages: StoredMessage[];
+  /** Pass as `after` for the next page; null when this page is the last. */
+  nextAfter: number | null;
+}
+
 /** `client.sessions`: sessions and their stored messages. */
 export class SessionsApi {
+  /** @internal */
   constructor(private readonly rt: () => Runtime) {}
 
   async get(sessionId: string): Promise<Session | null> {
@@ -252,15 +309,49 @@ export class SessionsApi {
     return await getSession(this.rt().pool, sessionId);
   }
 
-  /** Every message of the session in order, with its content blocks. */
-  async messages(sessionId: string): Promise<StoredMessage[]> {
+  /**
+   * Without options: every message of the session in order, with its content blocks (archived ones
+   * included). With options: one page of them, `{ messages, nextAfter }`: messages with seq > `after`
+   * (default 0: from the start; with `archived` false, the default, from the latest compaction
+   * point), at most `limit` (default 100, at most 1000); `nextAfter` is the `after` of the next
+   * page, null on the last one.
+   */
+  async messages(sessionId: string): Promise<StoredMessage[]>;
+  async messages(sessionId: string, page: MessagePageOptions): Promise<MessagePage>;
+  async messages(sessionId: string, page?: MessagePageOptions): Promise<StoredMessage[] | MessagePage> {
     if (!isUuid(sessionId)) throw new NotFoundError('session', String(sessionId));
-    return await listSessionMessages(this.rt().pool, sessionId);
+    if (page === undefined) return await listSessionMessages(this.rt().pool, sessionId);
+    const after = page.after ?? 0;
+    const limit = page.limit ?? DEFAULT_MESSAGE_PAGE;
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw new ValidationError(`after must be a message seq (an integer >= 0), got ${String(after)}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_MESSAGE_PAGE)
+      throw new ValidationError(`limit must be an integer from 1 to ${MAX_MESSAGE_PAGE}, got ${String(limit)}`);
+    if (page.archived !== undefined && typeof page.archived !== 'boolean')
+      throw new ValidationError(`archived must be a boolean, got ${String(page.archived)}`);
+    const { messages, more } = await pageSessionMessages(
+      this.rt().pool,
+      sessionId,
+      after,
+      limit,
+      page.archived ?? false,
+    );
+    return { messages, nextAfter: more ? messages[messages.length - 1].seq : null };
+  }
+
+  /**
+   * The session's compactions, oldest first: what each archived (messages with seq <= throughSeq),
+   * its replacement (the summary), tokens before and after, the summarizer's model and usage.
+   */
+  async compactions(sessionId: string): Promise<Compaction[]> {
+    if (!isUuid(sessionId)) throw new NotFoundError('session', String(sessionId));
+    return await listCompactions(this.rt().pool, sessionId);
   }
 }
 
 /** `client.agent(name)`: sessions and runs of one registered agent. */
 export class AgentHandle {
+  /** @internal */
   constructor(
     readonly name: string,
     private readonly rt: () => Runtime,
@@ -269,14 +360,25 @@ export class AgentHandle {
 
   async newSession(options: NewSessionOptions): Promise<string> {
     const { tenantId, identifier, metadata, parentSessionId } = options ?? ({} as NewSessionOptions);
-    for (const [field, v] of [['tenantId', tenantId], ['identifier', identifier]] as const) {
-      if (typeof v !== 'string' || v.length === 0 || v.length > 255) throw new ValidationError(`${field} must be a string of 1 to 255 characters`);
+    for (const [field, v] of [
+      ['tenantId', tenantId],
+      ['identifier', identifier],
+    ] as const) {
+      if (typeof v !== 'string' || v.length === 0 || v.length > 255)
+        throw new ValidationError(`${field} must be a string of 1 to 255 characters`);
     }
     if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
       throw new ValidationError('metadata must be an object');
     }
-    if (parentSessionId !== undefined && !isUuid(parentSessionId)) throw new NotFoundError('session', String(parentSessionId));
-    return await insertSession(this.rt().pool, { tenantId, identifier, agentName: this.name, parentSessionId, metadata });
+    if (parentSessionId !== undefined && !isUuid(parentSessionId))
+      throw new NotFoundError('session', String(parentSessionId));
+    return await insertSession(options.db !== undefined ? callerQueryable(options.db) : this.rt().pool, {
+      tenantId,
+      identifier,
+      agentName: this.name,
+      parentSessionId,
+      metadata,
+    });
   }
 
   /** Enqueues a run of this agent on the session; returns its id at once. */
@@ -288,12 +390,16 @@ export class AgentHandle {
   async run(sessionId: string, prompt: string, options: EnqueueOptions & WaitOptions = {}): Promise<RunResult> {
     // The watch is registered inside the enqueue transaction, before its COMMIT can send any
     // notification about the run, so no initial read is needed (one statement less per run).
+    if (options.db !== undefined) {
+      // The run cannot start before the caller's COMMIT, which cannot come while we wait here.
+      throw new ValidationError('agent.run() does not take db: use agent.enqueue(..., { db }) and wait after COMMIT');
+    }
     let watch: ReturnType<RunsApi['watch']> | null = null;
     let runId: string;
     try {
       runId = await enqueueRun(this.rt(), this.name, sessionId, prompt, options, (id) => {
         // Called again only when the transaction of the previous id did not commit (a retry).
-        (watch as ReturnType<RunsApi['watch']> | null)?.dispose();
+        watch?.dispose();
         watch = this.runs.watch(id, options, false);
       });
     } catch (err) {

@@ -1,11 +1,6 @@
 import type { EventListener } from '../events/listener.js';
-import { STREAM_CHANNEL } from './sql/notifyStream.js';
+import { RUN_CANCEL_CHANNEL, RUN_STATE_CHANNEL, RUN_STREAM_CHANNEL } from '../events/channels.js';
 import type { RunEvent, RunState } from './types.js';
-
-/** Sent by the trigger agentpg_runs_state_notify on every insert and state change of a run. */
-export const STATE_CHANNEL = 'agentpg_run_state_changed';
-/** Sent by the trigger agentpg_runs_cancel_notify when cancel_requested_at is set on a running run. */
-export const CANCEL_CHANNEL = 'agentpg_run_cancel';
 
 export interface StateChange {
   run_id: string;
@@ -15,6 +10,9 @@ export interface StateChange {
   state: RunState;
   previous_state: RunState | null;
   instance_id: string | null;
+  /** Agents as tools: the parent of a child run (null for a root run). */
+  parent_run_id?: string | null;
+  depth?: number;
 }
 
 /** A stream notification: run id, per-run sequence number, event. */
@@ -45,8 +43,8 @@ export class RunChannels {
   constructor(private readonly events: EventListener) {}
 
   async start(): Promise<void> {
-    this.unsubs.push(await this.events.subscribe(STATE_CHANNEL, (p) => this.dispatchState(p)));
-    this.unsubs.push(await this.events.subscribe(CANCEL_CHANNEL, (p) => this.dispatchCancel(p)));
+    this.unsubs.push(await this.events.subscribe(RUN_STATE_CHANNEL, (p) => this.dispatchState(p)));
+    this.unsubs.push(await this.events.subscribe(RUN_CANCEL_CHANNEL, (p) => this.dispatchCancel(p)));
     this.offResync = this.events.onResync(() => {
       for (const fn of this.resync) fn();
     });
@@ -62,7 +60,7 @@ export class RunChannels {
   }
 
   /** State changes of one run, or of every run with '*'. Returns the unsubscribe function. */
-  onState(runId: string | '*', fn: Fn<StateChange>): () => void {
+  onState(runId: string, fn: Fn<StateChange>): () => void {
     if (runId === '*') {
       this.stateAll.add(fn);
       return () => this.stateAll.delete(fn);
@@ -84,7 +82,7 @@ export class RunChannels {
   /** Stream events of one run; resolves once LISTEN is active. */
   async onStream(runId: string, fn: Fn<StreamEnvelope>): Promise<() => void> {
     const off = addTo(this.streamByRun, runId, fn);
-    if (!this.streamUnsub) this.streamUnsub = this.events.subscribe(STREAM_CHANNEL, (p) => this.dispatchStream(p));
+    if (!this.streamUnsub) this.streamUnsub = this.events.subscribe(RUN_STREAM_CHANNEL, (p) => this.dispatchStream(p));
     await this.streamUnsub;
     return () => {
       off();

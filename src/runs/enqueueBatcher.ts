@@ -1,13 +1,16 @@
 import type { JobInsert } from 'pg-boss';
 import { withTransaction } from '../db/connection.js';
 import type { Runtime } from '../runtime.js';
-import { bossDb } from './db.js';
-import { RUNS_QUEUE, type RunJobData } from './queue.js';
+import type { RunJobData } from './queue.js';
+import { insertRunJobs, runJobInsert } from './runJob.js';
+import { RUNS_QUEUE } from './queueName.js';
+import { applyMultitaskStrategies, type MultitaskStrategy } from './multitask.js';
 import {
   findRunsByIdempotencyKey,
   idempotencyLookupKey,
   insertRuns,
   lockSessionsForEnqueue,
+  MAX_PROMPT_BYTES,
   sessionsStartedTooEarly,
   type NewRun,
 } from './sql/insertRuns.js';
@@ -22,12 +25,18 @@ export interface EnqueueRequest extends NewRun {
    * call was retried in a transaction of its own.
    */
   onNewRun?: (runId: string) => void;
+  /** What to do when the session has a run in flight (multitask.ts); undefined: `enqueue`. */
+  multitaskStrategy?: MultitaskStrategy;
 }
 
 export type EnqueueOutcome =
   | { kind: 'created'; runId: string }
   | { kind: 'existing'; runId: string }
-  | { kind: 'sessionNotFound' };
+  | { kind: 'sessionNotFound' }
+  /** multitask `reject`: the session has this run in flight; nothing was written. */
+  | { kind: 'busy'; runId: string }
+  /** multitask `merge`: the prompt was folded into this queued run. */
+  | { kind: 'merged'; runId: string };
 
 /** Most calls one batch transaction carries. */
 export const MAX_BATCH_RUNS = 100;
@@ -49,16 +58,9 @@ interface Waiting {
 const DEFER = Symbol('defer');
 type ItemResult = EnqueueOutcome | typeof DEFER;
 
-const batchers = new WeakMap<Runtime, EnqueueBatcher>();
-
-/** The runtime's batcher: every enqueue of one client shares it. */
+/** The runtime's batcher (rt.runs.enqueueBatcher): every enqueue of one client shares it. */
 export function enqueueBatcherOf(rt: Runtime): EnqueueBatcher {
-  let batcher = batchers.get(rt);
-  if (!batcher) {
-    batcher = new EnqueueBatcher(rt);
-    batchers.set(rt, batcher);
-  }
-  return batcher;
+  return (rt.runs.enqueueBatcher ??= new EnqueueBatcher(rt));
 }
 
 /**
@@ -110,7 +112,9 @@ export class EnqueueBatcher {
     const scanned = Math.min(this.waiting.length, MAX_BATCH_SCAN);
     for (let i = 0; i < scanned; i++) {
       const w = this.waiting[i];
-      const fits = batch.length === 0 || (batch.length < MAX_BATCH_RUNS && bytes + w.request.promptBytes <= MAX_BATCH_PROMPT_BYTES);
+      const fits =
+        batch.length === 0 ||
+        (batch.length < MAX_BATCH_RUNS && bytes + w.request.promptBytes <= MAX_BATCH_PROMPT_BYTES);
       if (fits && !sessions.has(w.request.sessionId)) {
         batch.push(w);
         sessions.add(w.request.sessionId);
@@ -172,18 +176,34 @@ export class EnqueueBatcher {
   private async runBatch(batch: Waiting[]): Promise<ItemResult[]> {
     const results: ItemResult[] = new Array(batch.length);
     let committing = false;
+    let cancelledJobs: string[] = [];
     try {
       await withTransaction(this.rt.pool, async (tx) => {
         const sessionIds = batch.map((w) => w.request.sessionId);
         await lockSessionsForEnqueue(tx, sessionIds);
         const tooEarly = await sessionsStartedTooEarly(tx, sessionIds);
-        const toInsert: number[] = [];
+        let toInsert: number[] = [];
         batch.forEach((w, i) => {
           if (tooEarly.has(w.request.sessionId) && w.orderRetries < MAX_ORDER_RETRIES) results[i] = DEFER;
           else toInsert.push(i);
         });
+        // Double texting (multitask.ts): a request rejected or merged inserts no run.
+        const { outcomes: strategies, cancelledJobs: cancelled } = await applyMultitaskStrategies(
+          tx,
+          toInsert.map((i) => batch[i].request),
+          MAX_PROMPT_BYTES,
+        );
+        cancelledJobs = cancelled;
+        toInsert = toInsert.filter((i, k) => {
+          const s = strategies[k];
+          if (s.kind !== 'insert') results[i] = s;
+          return s.kind === 'insert';
+        });
         if (toInsert.length > 0) {
-          const inserted = await insertRuns(tx, toInsert.map((i) => batch[i].request));
+          const inserted = await insertRuns(
+            tx,
+            toInsert.map((i) => batch[i].request),
+          );
           const taken = toInsert
             .map((i) => batch[i].request)
             .filter((r) => !inserted.has(r.jobId) && r.idempotencyKey !== null)
@@ -195,20 +215,22 @@ export class EnqueueBatcher {
             const run = inserted.get(r.jobId);
             if (run) {
               results[i] = { kind: 'created', runId: run.id };
-              jobs.push({
-                id: r.jobId,
-                data: { runId: run.id, agentName: r.agentName },
-                // key_strict_fifo: one session's runs start in order and never overlap.
-                singletonKey: r.sessionId,
-                // groupConcurrency (the tenant limit) counts active jobs per group.
-                group: { id: run.tenantId },
-              });
+              jobs.push(
+                runJobInsert({
+                  jobId: r.jobId,
+                  runId: run.id,
+                  agentName: r.agentName,
+                  sessionId: r.sessionId,
+                  tenantId: run.tenantId,
+                }),
+              );
               continue;
             }
-            const existingId = r.idempotencyKey !== null ? existing.get(idempotencyLookupKey(r.sessionId, r.idempotencyKey)) : undefined;
+            const existingId =
+              r.idempotencyKey !== null ? existing.get(idempotencyLookupKey(r.sessionId, r.idempotencyKey)) : undefined;
             results[i] = existingId ? { kind: 'existing', runId: existingId } : { kind: 'sessionNotFound' };
           }
-          if (jobs.length > 0) await insertJobs(this.rt.boss, jobs, tx);
+          await insertRunJobs(this.rt.boss, jobs, tx);
           for (const i of toInsert) {
             const result = results[i] as EnqueueOutcome;
             if (result.kind === 'created') batch[i].request.onNewRun?.(result.runId);
@@ -219,17 +241,9 @@ export class EnqueueBatcher {
     } catch (err) {
       throw committing ? new BatchCommitError(err) : err;
     }
+    // Interrupted runs that were still queued: their jobs leave the sessions' FIFO now (multitask.ts).
+    if (cancelledJobs.length > 0) await this.rt.boss.deleteJob(RUNS_QUEUE, cancelledJobs).catch(() => {});
     return results;
-  }
-}
-
-/** The new runs' jobs in ONE statement through our transaction; every one of them must be inserted. */
-async function insertJobs(boss: Runtime['boss'], jobs: JobInsert<RunJobData>[], tx: Parameters<typeof bossDb>[0]): Promise<void> {
-  const ids = (await boss.insert(RUNS_QUEUE, jobs, { db: bossDb(tx), returnId: true })) ?? [];
-  const accepted = new Set(ids);
-  const refused = jobs.filter((j) => !accepted.has(j.id!));
-  if (refused.length > 0) {
-    throw new Error(`pg-boss did not accept the job of run ${refused.map((j) => j.data!.runId).join(', ')}`);
   }
 }
 

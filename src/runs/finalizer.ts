@@ -1,12 +1,15 @@
 import type { JobAttempt } from 'pg-boss';
 import { withTransaction } from '../db/connection.js';
 import type { Runtime } from '../runtime.js';
-import { bossDb, type Queryable } from './db.js';
-import { RUNS_QUEUE } from './queue.js';
+import type { Queryable } from '../db/queryable.js';
+import { bossDb } from './db.js';
+import { RUNS_QUEUE } from './queueName.js';
 import { finalizeRuns, type FinalRunUpdate } from './sql/finalizeRuns.js';
+import { lockParentRuns } from './sql/lockParentRuns.js';
 import { insertMessages, type NewMessage } from './sql/insertMessages.js';
 import { closeOpenToolCalls } from './sql/toolCalls.js';
 import type { Run } from './types.js';
+import { errorForLog } from '../lifecycle/reportError.js';
 
 /** Most runs one finalize transaction ends (bounds its statements' size and its lock set). */
 export const MAX_FINALIZE_BATCH = 100;
@@ -20,6 +23,8 @@ export interface FinalizeRequest extends FinalRunUpdate {
   messages: NewMessage[];
   /** Not completed: the run's open tool calls are closed as failed with this output. */
   closeToolCallsWith: string | null;
+  /** A child run's parent: its row is locked first (lockParentRuns says why). */
+  parentRunId?: string | null;
 }
 
 interface Waiting {
@@ -69,7 +74,12 @@ export class RunFinalizer {
 
   private async commitBatch(batch: Waiting[]): Promise<void> {
     try {
-      const runs = await withTransaction(this.rt.pool, (tx) => this.write(tx, batch.map((w) => w.request)));
+      const runs = await withTransaction(this.rt.pool, (tx) =>
+        this.write(
+          tx,
+          batch.map((w) => w.request),
+        ),
+      );
       for (const w of batch) w.resolve(runs.get(w.request.runId) ?? null);
       return;
     } catch (err) {
@@ -79,7 +89,10 @@ export class RunFinalizer {
       }
       // Isolation: a batch fails as a whole (one run's bad row, a deadlock with a concurrent
       // claim). Each run is tried again in a transaction of its own, so only the culprit fails.
-      this.rt.logger.warn({ err, runs: batch.length }, 'finalize batch failed; finalizing its runs one by one');
+      this.rt.logger.warn(
+        { err: errorForLog(err), runs: batch.length },
+        'finalize batch failed; finalizing its runs one by one',
+      );
     }
     for (const w of batch) {
       try {
@@ -99,15 +112,26 @@ export class RunFinalizer {
    * longer locking the run row before its UPDATE; measured on PG 15 the gain is ~10 bytes a run.)
    */
   private async write(tx: Queryable, requests: FinalizeRequest[]): Promise<Map<string, Run>> {
+    // 0. Child runs only: their parents' rows, locked before the children's (lockParentRuns).
+    await lockParentRuns(
+      tx,
+      requests.flatMap((r) => (r.parentRunId ? [r.parentRunId] : [])),
+    );
     // 1. running → final for the whole batch, fenced on each run's attempt; stream events with it.
     const runs = await finalizeRuns(tx, requests);
     const ours = requests.filter((r) => runs.has(r.runId));
     if (ours.length === 0) return runs;
     // 2. The runs' last messages, each run's in order, in one INSERT.
-    await insertMessages(tx, ours.map((r) => ({ sessionId: r.sessionId, runId: r.runId, messages: r.messages })));
+    await insertMessages(
+      tx,
+      ours.map((r) => ({ sessionId: r.sessionId, runId: r.runId, messages: r.messages })),
+    );
     // 3. Tool calls that will never run (runs not completed), in one UPDATE.
     const closing = ours.filter((r) => r.closeToolCallsWith !== null);
-    await closeOpenToolCalls(tx, closing.map((r) => ({ runId: r.runId, reason: r.closeToolCallsWith! })));
+    await closeOpenToolCalls(
+      tx,
+      closing.map((r) => ({ runId: r.runId, reason: r.closeToolCallsWith! })),
+    );
     // 4. The runs' pg-boss jobs, DELETED in one call on this connection: a job goes with its run, or
     // neither does. Deleted rather than completed: agentpg_runs is the record of the run, and a
     // completed job would be one more non-HOT UPDATE of the job row (its indexes re-inserted, ~480
@@ -123,7 +147,11 @@ export class RunFinalizer {
     const res = await this.rt.boss.deleteJob(RUNS_QUEUE, jobs, { db: bossDb(tx) });
     const settled = new Set((res as { settled?: string[] }).settled ?? jobs.map((j) => j.id));
     const lapsed = jobs.filter((j) => !settled.has(j.id)).map((j) => j.id);
-    if (lapsed.length > 0) this.rt.logger.info({ jobs: lapsed }, 'run finalized while its job had lapsed; the job is deleted when fetched again');
+    if (lapsed.length > 0)
+      this.rt.logger.info(
+        { jobs: lapsed },
+        'run finalized while its job had lapsed; the job is deleted when fetched again',
+      );
     return runs;
   }
 }

@@ -1,5 +1,28 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { redactSecrets } from '../errors.js';
+import type { AgentPGConfig } from '../config.js';
+import { scrubSecrets } from '../errors.js';
+import { isRetryableModelErrorType, isRetryableModelStatus } from './failures.js';
+import { storableText } from './storable.js';
+import { backoffDelay } from '../lifecycle/backoff.js';
+import { sleep } from '../lifecycle/sleep.js';
+import type { Permit } from '../ratelimit/limiter.js';
+import { retryAfterMs } from '../ratelimit/headers.js';
+
+/**
+ * The client the runs call the model with: the user's own (`anthropic.client`) or one built from
+ * the config. The SDK's retries are off by default because callModel retries itself.
+ */
+export function createAnthropicClient(config: AgentPGConfig): Anthropic {
+  const a = config.anthropic ?? {};
+  if (a.client) return a.client;
+  return new Anthropic({
+    // Checked by resolveConfig when this instance has agents; otherwise never used for a call.
+    apiKey: a.apiKey ?? process.env.ANTHROPIC_API_KEY ?? 'missing-api-key',
+    baseURL: a.baseURL,
+    maxRetries: a.maxRetries ?? 0,
+    timeout: a.timeoutMs ?? 600_000,
+  });
+}
 
 /** A model call that failed for good: the run fails with `errorType` and `message`. */
 export class ModelCallError extends Error {
@@ -22,8 +45,20 @@ export interface ModelCallOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** Removed from any error message we keep (the configured API key). */
-  secret?: string;
+  /** Removed from any error message we keep (Runtime.secrets: the API key, the database password). */
+  secrets?: readonly string[];
+  /**
+   * [ratelimit] Cluster-wide capacity (src/ratelimit/limiter.ts): `acquire` before every attempt
+   * (it waits, or throws RateLimitDeferral), `settle` after it with what the API answered. With it,
+   * a 429 is not slept on here: its retry-after blocks the whole cluster and `acquire` waits.
+   */
+  rateLimit?: {
+    acquire(): Promise<Permit>;
+    /** The response's (or error's) headers, as soon as they arrive; `status` for an error. */
+    observe(permit: Permit, headers: Headers | undefined, status?: number | null): Promise<void>;
+    /** The real usage, after the call. */
+    settle(permit: Permit, usage: Anthropic.Usage): Promise<void>;
+  };
 }
 
 /** Error types by HTTP status, as the API names them, for errors whose body had no type. */
@@ -40,10 +75,6 @@ const TYPE_BY_STATUS: Record<number, string> = {
   504: 'timeout_error',
   529: 'overloaded_error',
 };
-
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
-}
 
 /**
  * One Messages API call, streamed (text deltas go to `onText`), with agentpg's own retries:
@@ -62,19 +93,34 @@ export async function callModel(
   const cap = opts.maxDelayMs ?? 30_000;
   for (let attempt = 1; ; attempt++) {
     opts.signal.throwIfAborted();
+    const permit = opts.rateLimit ? await opts.rateLimit.acquire() : null;
     try {
       const stream = anthropic.messages.stream(params, { signal: opts.signal });
       if (opts.onText) stream.on('text', (delta) => opts.onText!(delta));
-      return await stream.finalMessage();
+      // [ratelimit] At the response's headers, not its end: other calls (the probe's waiters) need
+      // them now, and a long answer may stream for minutes.
+      let observed: Promise<void> | undefined;
+      if (permit) stream.on('connect', () => (observed = opts.rateLimit!.observe(permit, stream.response?.headers)));
+      const message = await stream.finalMessage();
+      if (permit) {
+        await observed;
+        await opts.rateLimit!.settle(permit, message.usage);
+      }
+      return message;
     } catch (err) {
+      if (permit && err instanceof Anthropic.APIError && err.status !== undefined)
+        await opts.rateLimit!.observe(permit, err.headers, err.status);
       if (opts.signal.aborted) throw opts.signal.reason ?? err;
-      const failure = classify(err, opts.secret);
+      const failure = classify(err, opts.secrets);
       if (!failure.retryable || attempt >= maxAttempts) {
         throw new ModelCallError(failure.errorType, failure.message, failure.status);
       }
-      const backoff = Math.min(cap, base * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-      const delayMs = Math.min(cap, failure.retryAfterMs ?? backoff);
+      const backoff = backoffDelay(attempt, { baseMs: base, maxMs: cap });
+      // [ratelimit] The cluster-wide block set by settle() is what a 429 waits for (in acquire).
+      const limited = permit !== null && failure.status === 429;
+      const delayMs = limited ? 0 : Math.min(cap, failure.retryAfterMs ?? backoff);
       opts.onRetry?.({ attempt, delayMs, status: failure.status, errorType: failure.errorType });
+      // Resolves early on abort; the next iteration's throwIfAborted ends the call.
       await sleep(delayMs, opts.signal);
     }
   }
@@ -88,52 +134,28 @@ interface Failure {
   retryAfterMs: number | null;
 }
 
-function classify(err: unknown, secret?: string): Failure {
-  const scrub = (s: string) => {
-    let out = redactSecrets(s);
-    if (secret && secret.length >= 4) out = out.split(secret).join('***');
-    return out.slice(0, 2000);
-  };
+function classify(err: unknown, secrets?: readonly string[]): Failure {
+  const scrub = (s: string) => storableText(scrubSecrets(s, secrets)).slice(0, 2000);
   if (err instanceof Anthropic.APIConnectionError) {
-    return { retryable: true, errorType: 'connection_error', message: scrub(err.message || 'connection error'), status: null, retryAfterMs: null };
+    return {
+      retryable: true,
+      errorType: 'connection_error',
+      message: scrub(err.message || 'connection error'),
+      status: null,
+      retryAfterMs: null,
+    };
   }
   if (err instanceof Anthropic.APIError) {
     const status = typeof err.status === 'number' ? err.status : null;
     const bodyType = (err.error as { error?: { type?: string } } | undefined)?.error?.type;
-    const errorType = err.type ?? bodyType ?? (status ? (TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error')) : 'api_error');
+    const errorType =
+      err.type ??
+      bodyType ??
+      (status ? (TYPE_BY_STATUS[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error')) : 'api_error');
     const message = scrub(err.apiMessage ?? err.message ?? errorType);
-    // A stream that broke mid-way with an SSE `error` event has no status: retry it if its type says so.
-    const retryable = status !== null ? isRetryableStatus(status) : ['overloaded_error', 'api_error', 'rate_limit_error'].includes(errorType);
-    return { retryable, errorType, message, status, retryAfterMs: retryAfter(err.headers) };
+    const retryable = status !== null ? isRetryableModelStatus(status) : isRetryableModelErrorType(errorType);
+    return { retryable, errorType, message, status, retryAfterMs: retryAfterMs(err.headers) };
   }
   const message = scrub(err instanceof Error ? err.message : String(err));
   return { retryable: false, errorType: 'api_error', message, status: null, retryAfterMs: null };
-}
-
-/** `retry-after-ms` (milliseconds) first, then `retry-after` (seconds or an HTTP date). */
-function retryAfter(headers: Headers | undefined): number | null {
-  if (!headers || typeof headers.get !== 'function') return null;
-  const ms = Number(headers.get('retry-after-ms'));
-  if (headers.get('retry-after-ms') !== null && Number.isFinite(ms) && ms >= 0) return ms;
-  const raw = headers.get('retry-after');
-  if (raw === null) return null;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(raw);
-  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : null;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,10 +1,8 @@
 import pg from 'pg';
 import type { PgBoss, Queue } from 'pg-boss';
 import { PGBOSS_SCHEMA } from '../db/migrate.js';
-import type { Queryable } from './db.js';
-
-/** The one pg-boss queue every run's job goes through. */
-export const RUNS_QUEUE = 'agentpg_runs';
+import type { Queryable } from '../db/queryable.js';
+import { RUNS_QUEUE } from './queueName.js';
 
 /** What a run's job carries: ids only (the prompt lives in agentpg_runs / agentpg_messages). */
 export interface RunJobData {
@@ -108,7 +106,11 @@ export async function tuneNewJobTable(db: Queryable, tableName: string): Promise
   await db.query(`analyze ${PGBOSS_SCHEMA}.${pg.escapeIdentifier(tableName)}`);
 }
 
-async function setJobTableFillfactor(db: Queryable, tableName: string, options: { onlyIfMissing?: boolean } = {}): Promise<void> {
+async function setJobTableFillfactor(
+  db: Queryable,
+  tableName: string,
+  options: { onlyIfMissing?: boolean } = {},
+): Promise<void> {
   if (options.onlyIfMissing) {
     const { rows } = await db.query<{ set: boolean }>(
       `select coalesce($2 = any(c.reloptions), false) as set
@@ -117,5 +119,7 @@ async function setJobTableFillfactor(db: Queryable, tableName: string, options: 
     );
     if (rows[0]?.set !== false) return; // already set, or no such table
   }
-  await db.query(`alter table ${PGBOSS_SCHEMA}.${pg.escapeIdentifier(tableName)} set (fillfactor = ${JOB_TABLE_FILLFACTOR})`);
+  await db.query(
+    `alter table ${PGBOSS_SCHEMA}.${pg.escapeIdentifier(tableName)} set (fillfactor = ${JOB_TABLE_FILLFACTOR})`,
+  );
 }

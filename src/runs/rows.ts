@@ -1,7 +1,12 @@
+import type { DbRow } from '../db/rows.js';
+import type { runs, sessions } from '../db/schema/index.js';
 import type { Run, Session } from './types.js';
 
+export type RunRow = DbRow<typeof runs>;
+export type SessionRow = DbRow<typeof sessions>;
+
 /** agentpg_runs row (snake_case, as pg returns it) → Run. */
-export function mapRun(r: Record<string, any>): Run {
+export function mapRun(r: RunRow): Run {
   return {
     id: r.id,
     sessionId: r.session_id,
@@ -22,15 +27,22 @@ export function mapRun(r: Record<string, any>): Run {
     idempotencyKey: r.idempotency_key ?? null,
     jobId: r.job_id ?? null,
     attempts: r.attempts ?? 0,
+    rateLimitDeferrals: r.rate_limit_deferrals ?? 0,
     metadata: r.metadata ?? {},
+    context: r.context ?? {},
+    traceParent: r.trace_parent ?? null,
     createdAt: r.created_at,
     startedAt: r.started_at ?? null,
     cancelRequestedAt: r.cancel_requested_at ?? null,
     finalizedAt: r.finalized_at ?? null,
+    parentRunId: r.parent_run_id ?? null,
+    parentToolCallId: r.parent_tool_call_id ?? null,
+    depth: r.depth ?? 0,
+    batchMode: r.batch_mode ?? null,
   };
 }
 
-export function mapSession(r: Record<string, any>): Session {
+export function mapSession(r: SessionRow): Session {
   return {
     id: r.id,
     tenantId: r.tenant_id,

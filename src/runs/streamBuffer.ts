@@ -1,4 +1,4 @@
-import type { Queryable } from './db.js';
+import type { Queryable } from '../db/queryable.js';
 import { notifyStream } from './sql/notifyStream.js';
 import type { RunEvent } from './types.js';
 
@@ -116,7 +116,7 @@ export class StreamBuffer {
     if (e.type === 'tool_call') {
       const json = JSON.stringify(e.input ?? null);
       let chars = Array.from(json);
-      let cut: RunEvent = e;
+      let cut: RunEvent;
       do {
         chars = chars.slice(0, Math.floor(chars.length * 0.7));
         cut = { ...e, input: chars.join(''), truncated: true };
@@ -125,7 +125,7 @@ export class StreamBuffer {
     }
     if (e.type === 'tool_result') {
       let chars = Array.from(e.output);
-      let cut: RunEvent = e;
+      let cut: RunEvent;
       do {
         chars = chars.slice(0, Math.floor(chars.length * 0.7));
         cut = { ...e, output: chars.join(''), truncated: true };

@@ -1,4 +1,4 @@
-import type { Queryable } from './db.js';
+import type { Queryable } from '../db/queryable.js';
 import { listRunMessages } from './sql/sessions.js';
 import { listToolCallsOfRuns } from './sql/toolCalls.js';
 import type { Run, RunEvent } from './types.js';
@@ -21,11 +21,16 @@ export async function readReplay(db: Queryable, run: Run): Promise<Replay> {
   // Read after the messages: a result stored in between belongs to a tool_use already read, or to
   // one that is not (then it is left to the live stream, like the tool_use itself).
   const calls = (await listToolCallsOfRuns(db, [run.id])).get(run.id) ?? [];
-  const finished = new Map(calls.filter((c) => c.state === 'succeeded' || c.state === 'failed').map((c) => [c.toolUseId, c]));
+  const finished = new Map(
+    calls.filter((c) => c.state === 'succeeded' || c.state === 'failed').map((c) => [c.toolUseId, c]),
+  );
   const replay: Replay = { events: [], toolCalls: new Set(), toolResults: new Set() };
   for (const m of rows) {
     if (m.role !== 'assistant') continue;
-    const text = m.content.filter((b) => b?.type === 'text').map((b) => String(b.text ?? '')).join('');
+    const text = m.content
+      .filter((b) => b?.type === 'text')
+      .map((b) => String(b.text ?? ''))
+      .join('');
     if (text) replay.events.push({ type: 'text_delta', text });
     const uses = m.content.filter((b) => b?.type === 'tool_use');
     for (const u of uses) {
@@ -35,7 +40,13 @@ export async function readReplay(db: Queryable, run: Run): Promise<Replay> {
     for (const u of uses) {
       const c = finished.get(u.id);
       if (!c) continue;
-      replay.events.push({ type: 'tool_result', toolUseId: u.id, name: c.toolName, isError: c.isError, output: c.output ?? '' });
+      replay.events.push({
+        type: 'tool_result',
+        toolUseId: u.id,
+        name: c.toolName,
+        isError: c.isError,
+        output: c.output ?? '',
+      });
       replay.toolResults.add(u.id);
     }
   }
@@ -50,7 +61,8 @@ export async function readReplay(db: Queryable, run: Run): Promise<Replay> {
  */
 export function withoutReplayed(live: RunEvent[], replay: Replay): RunEvent[] {
   const duplicate = (e: RunEvent) =>
-    (e.type === 'tool_call' && replay.toolCalls.has(e.toolUseId)) || (e.type === 'tool_result' && replay.toolResults.has(e.toolUseId));
+    (e.type === 'tool_call' && replay.toolCalls.has(e.toolUseId)) ||
+    (e.type === 'tool_result' && replay.toolResults.has(e.toolUseId));
   let cut = -1;
   live.forEach((e, i) => {
     if (duplicate(e)) cut = i;

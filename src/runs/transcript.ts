@@ -1,6 +1,6 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import type { NewMessage } from './sql/insertMessages.js';
-import type { StoredMessage } from './sql/sessions.js';
+import type { StoredMessage } from './types.js';
 import type { ToolCallRow } from './sql/toolCalls.js';
 
 type Block = Record<string, any>;
@@ -118,7 +118,8 @@ export function rebuildTranscript(stored: StoredMessage[], runId: string, toolCa
     const byUse = new Map(toolCalls.filter((c) => c.messageId === m.id).map((c) => [c.toolUseId, c]));
     const synthesized = missing.map((u) => {
       const row = byUse.get(u.id);
-      if (row && (row.state === 'succeeded' || row.state === 'failed')) return toolResultBlock(u.id, row.output ?? '', row.isError);
+      if (row && (row.state === 'succeeded' || row.state === 'failed'))
+        return toolResultBlock(u.id, row.output ?? '', row.isError);
       return toolResultBlock(u.id, 'tool result unavailable: the run ended before this tool call finished', true);
     });
     // Merged into the next user message (tool_result blocks first), or a user message of their own.
@@ -127,7 +128,11 @@ export function rebuildTranscript(stored: StoredMessage[], runId: string, toolCa
   return { messages: out as ParamMessage[], openTurn };
 }
 
-function push(out: Array<{ role: 'user' | 'assistant'; content: Block[] }>, role: 'user' | 'assistant', content: Block[]) {
+function push(
+  out: Array<{ role: 'user' | 'assistant'; content: Block[] }>,
+  role: 'user' | 'assistant',
+  content: Block[],
+) {
   if (content.length === 0) return;
   const last = out[out.length - 1];
   if (last && last.role === role) {

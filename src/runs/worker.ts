@@ -1,30 +1,35 @@
 import type { JobAttempt } from 'pg-boss';
+import { BackgroundService } from '../lifecycle/backgroundService.js';
 import type { Runtime } from '../runtime.js';
 import type { RunChannels } from './channels.js';
+import { liveTranscriptMessages } from './compaction.js';
 import { bossDb } from './db.js';
 import { RunExecution } from './executor.js';
 import { RunFinalizer } from './finalizer.js';
-import { HEARTBEAT_SECONDS, RUN_POLL_INTERVAL_MS, RUNS_QUEUE, type RunJobData } from './queue.js';
+import { HEARTBEAT_SECONDS, RUN_POLL_INTERVAL_MS, type RunJobData } from './queue.js';
+import { RUNS_QUEUE } from './queueName.js';
 import { isTerminal } from './rows.js';
+import { LEGACY_ROUTE_KEY, routeKeyOf } from './routing.js';
 import { claimRuns } from './sql/claimRuns.js';
 import { getRun } from './sql/getRun.js';
-import { listMessagesOfSessions } from './sql/sessions.js';
+import { readLiveHistory } from './sql/liveHistory.js';
 import { listToolCallsOfRuns } from './sql/toolCalls.js';
 
 /**
- * The started worker of each runtime, so an enqueue committed in this process wakes it at once
- * instead of after its own NOTIFY has gone round through the server (enqueue_to_start).
+ * After an enqueue's COMMIT: wake this client's started worker (rt.runs.localWorker) now, instead
+ * of after its own NOTIFY has gone round through the server (enqueue_to_start).
  */
-const localWorkers = new WeakMap<Runtime, RunWorker>();
-
-/** After an enqueue's COMMIT: wake this process's worker now (the NOTIFY is then not needed). */
-export function wakeLocalWorker(rt: Runtime, runId: string): void {
-  localWorkers.get(rt)?.wakeFor(runId);
+export function wakeLocalWorker(rt: Runtime, runId: string, agentName: string): void {
+  rt.runs.localWorker?.wakeFor(runId, agentName);
 }
 
 /** Serializes fetches across instances when a tenant limit is set (see fetchAndStart). */
 const FETCH_LOCK_KEY = 0x6167_7275_6e73; // "agruns"
 const MAX_BATCH = 50;
+/** One touch per half job heartbeat refreshes every job in flight (see HEARTBEAT_SECONDS). */
+const JOB_TOUCH_INTERVAL_MS = (HEARTBEAT_SECONDS * 1000) / 2;
+/** The fetch loop's backstop poll when no NOTIFY wakes it (see queue.ts). */
+const FETCH_POLL_INTERVAL_MS = RUN_POLL_INTERVAL_MS;
 
 interface InFlight {
   exec: RunExecution;
@@ -39,26 +44,59 @@ interface InFlight {
  * batch); a run's job is deleted inside the run's final transaction; and one `touch` per
  * heartbeat refreshes every job in flight. Woken by the run state NOTIFY (a run queued, or a run
  * finished: the next run of that session may now start), with a slow poll as a backstop.
+ *
+ * The fetch loop is not a plain periodic one, but fits the shared BackgroundService: the poll is its
+ * interval, a NOTIFY or a finished run is a wake(), a full batch wakes it again at once, and a
+ * failed fetch is retried after the shared backoff. The job touch is a periodic service too.
+ *
+ * Capability routing (routing.ts): it fetches only the route keys of the agents this instance can
+ * run, so it never claims a job it would have to hand back. A `queued` NOTIFY fetches that run's
+ * agent's key only (and nothing on an instance not capable of it); other wakes fetch every capable
+ * key; the backstop poll (a tick with no key pending) also fetches jobs written before routing
+ * existed (LEGACY_ROUTE_KEY).
  */
 export class RunWorker {
   private readonly inFlight = new Map<string, InFlight>();
-  private stopping = false;
-  private wakePending = false;
-  private wakeUp: (() => void) | null = null;
-  private loopDone: Promise<void> | null = null;
-  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly fetcher: BackgroundService;
+  private readonly toucher: BackgroundService;
   private offs: Array<() => void> = [];
   /** Ends the runs of this worker; runs that finish together share one transaction. */
   private readonly finalizer: RunFinalizer;
   /** Runs enqueued in this process whose wake came early: their `queued` NOTIFY needs no fetch. */
   private wokenLocally = new Set<string>();
+  /** The route keys the next fetch covers; none pending = the backstop poll, which covers all. */
+  private readonly pendingKeys = new Set<number>();
+  /** The route keys of the agents this instance can run. */
+  private readonly capableKeys: number[];
+  /** Rotates which key a fetch takes first, so one busy agent does not starve the others. */
+  private keyOffset = 0;
 
   constructor(
     private readonly rt: Runtime,
     private readonly channels: RunChannels,
   ) {
     this.finalizer = new RunFinalizer(rt);
+    this.capableKeys = [...new Set(rt.registry.capableAgents().map(routeKeyOf))];
+    const reportError = (err: unknown, context?: string) => rt.reportError(err, context);
+    this.fetcher = new BackgroundService({
+      name: 'run fetch',
+      intervalMs: FETCH_POLL_INTERVAL_MS,
+      tick: () => this.fetchTick(),
+      reportError,
+    });
+    this.toucher = new BackgroundService({
+      name: 'run job heartbeat',
+      intervalMs: JOB_TOUCH_INTERVAL_MS,
+      tick: () => this.touchJobs(),
+      reportError,
+    });
   }
+
+  /**
+   * Executions that ended because their run was taken over by a newer execution (health): a write
+   * refused by the run's claim fence, a job touch refused, or this instance's liveness lost.
+   */
+  runsTakenOver = 0;
 
   get activeRuns(): number {
     return this.inFlight.size;
@@ -67,19 +105,28 @@ export class RunWorker {
   start(): void {
     this.offs.push(
       this.channels.onState('*', (c) => {
-        if (c.state === 'queued' && this.wokenLocally.delete(c.run_id)) return;
-        if (c.state === 'queued' || isTerminal(c.state)) this.wake();
+        // Only a run's first `queued` (its insert, previous_state null) can have been woken
+        // locally already. Its NOTIFY may also arrive before wakeFor() files the run: the entry
+        // then lingers, and must not swallow the run's later `queued` (a decision, an answer, its
+        // children done), which would leave the resume to the backstop poll.
+        const early = this.wokenLocally.delete(c.run_id);
+        if (c.state === 'queued') {
+          if (!(early && c.previous_state === null)) this.wake(c.agent_name);
+        } else if (isTerminal(c.state)) this.wake();
       }),
       this.channels.onCancel(({ run_id }) => this.inFlight.get(run_id)?.exec.abort('cancel')),
       this.channels.onResync(() => {
+        this.addAllKeys(true);
         this.wake();
         void this.checkCancels().catch((err) => this.rt.reportError(err, 'run cancel check'));
       }),
     );
-    this.heartbeat = setInterval(() => void this.touchJobs(), (HEARTBEAT_SECONDS * 1000) / 2);
-    this.heartbeat.unref();
-    this.loopDone = this.loop();
-    localWorkers.set(this.rt, this);
+    this.toucher.start();
+    this.fetcher.start();
+    // The first fetch at once, of every key: runs that waited for an instance like this one.
+    this.addAllKeys(true);
+    this.wake();
+    this.rt.runs.localWorker = this;
   }
 
   /**
@@ -88,11 +135,10 @@ export class RunWorker {
    * commit. Heartbeats continue until the last run is settled.
    */
   async stop(graceMs: number): Promise<void> {
-    this.stopping = true;
-    if (localWorkers.get(this.rt) === this) localWorkers.delete(this.rt);
-    this.wake();
-    await this.loopDone;
-    const pending = () => [...this.inFlight.values()].map((f) => f.done);
+    if (this.rt.runs.localWorker === this) this.rt.runs.localWorker = null;
+    await this.fetcher.stop();
+    // An entry is registered before launch() gives it `done`: only launched runs are waited for.
+    const pending = () => [...this.inFlight.values()].flatMap((f) => (f.done ? [f.done] : []));
     if (this.inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled(pending()), new Promise((r) => (timer = setTimeout(r, graceMs)))]);
@@ -100,9 +146,21 @@ export class RunWorker {
       for (const f of this.inFlight.values()) f.exec.abort('shutdown');
       await Promise.allSettled(pending());
     }
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    await this.toucher.stop();
     for (const off of this.offs) off();
     this.offs = [];
+  }
+
+  /**
+   * This instance lost its liveness session (src/cluster/liveness.ts): survivors may be handing its
+   * runs back. Every execution in flight stops as one whose claim is lost: its tools see the abort
+   * at once, and any write it still makes is refused by the run's claim fence anyway. Its job is
+   * not handed back from here: a survivor does that (fenced on the job attempt), or, with no
+   * survivor, pg-boss's job heartbeat puts it back within HEARTBEAT_SECONDS. The worker keeps
+   * fetching.
+   */
+  giveUpAll(): void {
+    for (const f of this.inFlight.values()) f.exec.abort('claim_lost');
   }
 
   /**
@@ -110,51 +168,55 @@ export class RunWorker {
    * NOTIFY, arriving a moment later, is then skipped: it would only cause a second, empty fetch.
    * Bounded: entries whose NOTIFY never comes (a LISTEN reconnect) must not pile up.
    */
-  wakeFor(runId: string): void {
-    if (this.stopping) return;
+  wakeFor(runId: string, agentName: string): void {
+    if (!this.fetcher.isRunning || !this.rt.registry.isCapable(agentName)) return;
     if (this.wokenLocally.size >= 10_000) this.wokenLocally.clear();
     this.wokenLocally.add(runId);
-    this.wake();
+    this.wake(agentName);
   }
 
-  wake(): void {
-    this.wakePending = true;
-    this.wakeUp?.();
+  /** A fetch soon: of that agent's key only, or (no agent) of every key this instance can run. */
+  wake(agentName?: string): void {
+    if (agentName === undefined) this.addAllKeys(false);
+    else if (this.rt.registry.isCapable(agentName)) this.pendingKeys.add(routeKeyOf(agentName));
+    else return; // not ours: an instance that can run it fetches it
+    void this.fetcher.wake();
   }
 
-  private async loop(): Promise<void> {
-    while (!this.stopping) {
-      this.wakePending = false;
-      const free = this.rt.config.runConcurrency - this.inFlight.size;
-      const want = Math.min(free, MAX_BATCH);
-      let fetched = 0;
-      if (want > 0) {
-        try {
-          fetched = await this.fetchAndStart(want);
-        } catch (err) {
-          this.rt.reportError(err, 'run fetch');
-          await this.sleep(1000);
-          continue;
-        }
-      }
-      // A full batch means there is probably more: fetch again at once.
-      if (want > 0 && fetched === want) continue;
-      await this.sleep(RUN_POLL_INTERVAL_MS);
+  private addAllKeys(withLegacy: boolean): void {
+    for (const key of this.capableKeys) this.pendingKeys.add(key);
+    if (withLegacy) this.pendingKeys.add(LEGACY_ROUTE_KEY);
+  }
+
+  /** The keys of this fetch, first key rotating. No key pending: the backstop poll, every key. */
+  private takeKeys(): number[] {
+    if (this.pendingKeys.size === 0) this.addAllKeys(true);
+    const keys = [...this.pendingKeys];
+    this.pendingKeys.clear();
+    if (keys.length < 2) return keys;
+    const start = this.keyOffset++ % keys.length;
+    return keys.slice(start).concat(keys.slice(0, start));
+  }
+
+  /**
+   * One fetch for the free slots (no free slot: the keys stay pending; the run that frees one
+   * wakes a fetch). A full batch means there is probably more: fetch those keys again at once.
+   */
+  private async fetchTick(): Promise<void> {
+    const want = Math.min(this.rt.config.runConcurrency - this.inFlight.size, MAX_BATCH);
+    if (want <= 0) return;
+    const keys = this.takeKeys();
+    let fetched: number;
+    try {
+      fetched = await this.fetchAndStart(want, keys);
+    } catch (err) {
+      for (const key of keys) this.pendingKeys.add(key);
+      throw err;
     }
-  }
-
-  /** Waits for a wake() (or the poll interval); returns at once if one came in meanwhile. */
-  private sleep(ms: number): Promise<void> {
-    if (this.wakePending || this.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    if (fetched === want) {
+      for (const key of keys) this.pendingKeys.add(key);
+      void this.fetcher.wake();
+    }
   }
 
   /**
@@ -168,32 +230,55 @@ export class RunWorker {
    * at the same moment on two instances would each see the other's claims as not yet made and
    * could together exceed the limit.
    */
-  private async fetchAndStart(batchSize: number): Promise<number> {
+  private async fetchAndStart(batchSize: number, keys: number[]): Promise<number> {
     const { rt } = this;
     const limit = rt.config.tenantConcurrency;
     const client = await rt.pool.connect();
     const created: InFlight[] = [];
-    let fetched = 0;
+    let fetched: number;
     try {
       await client.query('BEGIN');
       if (limit) await client.query('select pg_advisory_xact_lock($1)', [FETCH_LOCK_KEY]);
       const db = bossDb(client);
-      const jobs = await rt.boss.fetch<RunJobData>(RUNS_QUEUE, { batchSize, db, ...(limit ? { groupConcurrency: limit } : {}) });
+      // One fetch per route key (pg-boss filters on a priority range): each sees the jobs the
+      // earlier ones made active in this transaction, so the tenant limit holds across them.
+      const jobs: Array<Awaited<ReturnType<typeof rt.boss.fetch<RunJobData>>>[number]> = [];
+      for (const key of keys) {
+        if (jobs.length >= batchSize) break;
+        jobs.push(
+          ...(await rt.boss.fetch<RunJobData>(RUNS_QUEUE, {
+            batchSize: batchSize - jobs.length,
+            db,
+            minPriority: key,
+            maxPriority: key,
+            ...(limit ? { groupConcurrency: limit } : {}),
+          })),
+        );
+      }
       fetched = jobs.length;
       if (jobs.length === 0) {
         await client.query('ROLLBACK');
         return 0;
       }
       const ref = (j: (typeof jobs)[number]): JobAttempt => ({ id: j.id, retryCount: j.retryCount });
-      // A job for an agent this instance does not have goes back (retry, with backoff) for an
-      // instance that has it. Instances should register the same agents; this keeps mixed
-      // deployments working, slowly.
-      const foreign = jobs.filter((j) => !rt.registry.agents.has(j.data.agentName));
+      // A job for an agent this instance cannot run goes back (retry, with backoff) for an
+      // instance that can. Routing makes this rare: only jobs written before routing existed and
+      // route keys shared by two agent names (routing.ts) get here.
+      const foreign = jobs.filter((j) => !rt.registry.isCapable(j.data.agentName));
       if (foreign.length > 0) {
-        await rt.boss.fail(RUNS_QUEUE, foreign.map(ref), { reason: `agent not registered on instance ${rt.instanceId}` }, { db });
+        await rt.boss.fail(
+          RUNS_QUEUE,
+          foreign.map(ref),
+          { reason: `agent not registered on instance ${rt.instanceId}` },
+          { db },
+        );
       }
-      const mine = jobs.filter((j) => rt.registry.agents.has(j.data.agentName));
-      const runs = await claimRuns(client, mine.map((j) => j.data.runId), rt.instanceId);
+      const mine = jobs.filter((j) => rt.registry.isCapable(j.data.agentName));
+      const runs = await claimRuns(
+        client,
+        mine.map((j) => j.data.runId),
+        rt.instanceId,
+      );
       const byRun = new Map(runs.map((r) => [r.id, r]));
       // The run is already final (cancelled while queued, failed by cleanup) or gone: the job is
       // done, not executed.
@@ -201,14 +286,21 @@ export class RunWorker {
       if (stale.length > 0) await rt.boss.deleteJob(RUNS_QUEUE, stale.map(ref), { db });
       // The conversations of the claimed runs, read in this same transaction (it sees the prompts
       // the claim just stored). Tool calls can only exist for a run picked up before.
-      const messages = await listMessagesOfSessions(client, [...new Set(runs.map((r) => r.sessionId))]);
-      const toolCalls = await listToolCallsOfRuns(client, runs.filter((r) => r.attempts > 1).map((r) => r.id));
+      // Only what the model will see: the latest compaction and the messages since (bounded pick-up).
+      const live = await readLiveHistory(client, [...new Set(runs.map((r) => r.sessionId))]);
+      const toolCalls = await listToolCallsOfRuns(
+        client,
+        runs.filter((r) => r.attempts > 1).map((r) => r.id),
+      );
       // Registered before COMMIT so a cancel NOTIFY arriving right after it finds the execution.
       for (const j of mine) {
         const run = byRun.get(j.data.runId);
         if (!run) continue;
         const job = ref(j);
-        const history = { messages: messages.get(run.sessionId) ?? [], toolCalls: toolCalls.get(run.id) ?? [] };
+        const history = {
+          messages: liveTranscriptMessages(live.get(run.sessionId)),
+          toolCalls: toolCalls.get(run.id) ?? [],
+        };
         const entry: InFlight = { exec: new RunExecution(rt, run, history, this.finalizer, job), job };
         this.inFlight.set(run.id, entry);
         created.push(entry);
@@ -236,6 +328,7 @@ export class RunWorker {
           // retry; the run stays `running` and is resumed from its last commit by the next claim.
           await rt.boss.fail(RUNS_QUEUE, job, { reason: 'handed back by instance', instanceId: rt.instanceId });
         } else if (outcome === 'lost') {
+          this.runsTakenOver++;
           // The run was finalized by someone else (cleanup) while our job is still active: delete
           // it, or its session stays blocked. Fenced: a job re-claimed elsewhere is left alone.
           const run = await getRun(rt.pool, exec.run.id);
@@ -244,24 +337,26 @@ export class RunWorker {
       })
       .catch((err) => rt.reportError(err, `run ${exec.run.id} settle`))
       .finally(() => {
-        this.inFlight.delete(exec.run.id);
+        // Only our own entry: a suspended run can be claimed again (a decision or an answer right
+        // after the suspend COMMIT) and registered under the same id before this one settles.
+        if (this.inFlight.get(exec.run.id) === entry) this.inFlight.delete(exec.run.id);
         this.wake();
       });
   }
 
   /** One statement refreshes the heartbeat of every job in flight; a job not refreshed is lost. */
   private async touchJobs(): Promise<void> {
-    const entries = [...this.inFlight.values()].filter((e) => e.done);
+    const entries = [...this.inFlight.values()].filter((e) => e.done !== undefined);
     if (entries.length === 0) return;
-    try {
-      const res = await this.rt.boss.touch(RUNS_QUEUE, entries.map((e) => e.job));
-      const settled = (res as { settled?: string[] }).settled;
-      if (!settled) return;
-      const alive = new Set(settled);
-      for (const e of entries) if (!alive.has(e.job.id) && this.inFlight.get(e.exec.run.id) === e) e.exec.abort('claim_lost');
-    } catch (err) {
-      this.rt.reportError(err, 'run job heartbeat');
-    }
+    const res = await this.rt.boss.touch(
+      RUNS_QUEUE,
+      entries.map((e) => e.job),
+    );
+    const settled = (res as { settled?: string[] }).settled;
+    if (!settled) return;
+    const alive = new Set(settled);
+    for (const e of entries)
+      if (!alive.has(e.job.id) && this.inFlight.get(e.exec.run.id) === e) e.exec.abort('claim_lost');
   }
 
   /** After a LISTEN reconnect: cancels whose NOTIFY was missed. */

@@ -1,61 +1,108 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '../db/embeddedPostgres.js';
+import { startEmbeddedPostgres, stopPostmaster } from '../db/embeddedPostgres.js';
+import {
+  LOCAL_DATABASE,
+  localDataDir,
+  localPassword,
+  localServerUrl,
+  maskPassword,
+  processAlive,
+  readLocalServerState,
+  removeLocalServerState,
+  writeLocalServerState,
+} from '../db/localServer.js';
 
 export interface ServiceDatabase {
   url: string;
   /** Where the data lives, for the start-up message; null with DATABASE_URL. */
   dataDir: string | null;
+  /** Stops what this process started; the service calls it last, after deregistering. */
   stop(): Promise<void>;
 }
 
-const EMBEDDED_PASSWORD = 'agentpg';
+/**
+ * The service's database: DATABASE_URL when set; otherwise an embedded PostgreSQL whose data
+ * survives restarts (see localDataDir), owned by this process: it starts the server and stops it
+ * last. A second zero-config service on the same data is refused with the first one's URL (riding
+ * on a server another process stops would break it mid-run); a server left behind by a service
+ * that died without stopping it is stopped and started afresh.
+ */
+export async function openServiceDatabase(
+  env: NodeJS.ProcessEnv,
+  projectDir: string = process.cwd(),
+  onWarning: (message: string) => void = () => {},
+): Promise<ServiceDatabase> {
+  if (env.DATABASE_URL) return { url: env.DATABASE_URL, dataDir: null, stop: async () => {} };
+  const dataDir = localDataDir(env, projectDir);
+  await takeOver(dataDir, onWarning);
+  const password = localPassword(dataDir);
+  const server = await startEmbeddedPostgres({ dataDir, persistent: true, password, detached: true });
+  writeLocalServerState({
+    ownerPid: process.pid,
+    postmasterPid: server.pid,
+    port: server.port,
+    dataDir,
+    startedAt: new Date().toISOString(),
+  });
+  const stop = async () => {
+    await server.stop();
+    removeLocalServerState(dataDir);
+  };
+  try {
+    await ensureDatabase(server.url);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: localServerUrl(server.port, password, LOCAL_DATABASE), dataDir, stop };
+}
+
+async function takeOver(dataDir: string, onWarning: (message: string) => void): Promise<void> {
+  const postmasterPid = runningPostmaster(dataDir);
+  if (postmasterPid === null) return;
+  const state = readLocalServerState(dataDir);
+  if (state && state.ownerPid !== process.pid && processAlive(state.ownerPid)) {
+    const url = maskPassword(localServerUrl(state.port, localPassword(dataDir)));
+    throw new Error(
+      `another agentpg service (pid ${state.ownerPid}) already runs the embedded PostgreSQL of this project ` +
+        `(${url}, data in ${dataDir}). Stop it first, or give this one a database of its own (DATABASE_URL, ` +
+        'or AGENTPG_DATA_DIR for another embedded one).',
+    );
+  }
+  onWarning(`embedded PostgreSQL (pid ${postmasterPid}) was left running by a service that ended: restarting it`);
+  await stopPostmaster(postmasterPid);
+}
 
 /**
- * The service's database: DATABASE_URL when set; otherwise an embedded PostgreSQL whose data lives
- * in a project-local folder and survives restarts. A second service process on the same folder
- * finds the server the first one started (postmaster.pid) and shares it instead of failing.
+ * The pid of a live postmaster on this data folder (postmaster.pid, line 1), checked against the
+ * process's command line where /proc tells it, so a stale file whose pid was reused is ignored.
  */
-export async function openServiceDatabase(env: NodeJS.ProcessEnv): Promise<ServiceDatabase> {
-  if (env.DATABASE_URL) return { url: env.DATABASE_URL, dataDir: null, stop: async () => {} };
-  const dataDir = path.resolve(env.AGENTPG_DATA_DIR ?? '.agentpg/pgdata');
-  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-  const running = runningServerPort(dataDir);
-  if (running) {
-    return { url: await ensureDatabase(serverUrl(running)), dataDir, stop: async () => {} };
-  }
-  const server = await startEmbeddedPostgres({ dataDir, persistent: true });
-  return { url: await ensureDatabase(server.url), dataDir, stop: server.stop };
-}
-
-function serverUrl(port: number): string {
-  return `postgres://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/postgres`;
-}
-
-/** The port of a live postmaster for this data folder, from postmaster.pid (line 1 pid, line 4 port). */
-function runningServerPort(dataDir: string): number | null {
+function runningPostmaster(dataDir: string): number | null {
+  let pid: number;
   try {
-    const lines = fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
-    const pid = Number(lines[0]);
-    process.kill(pid, 0);
-    return Number(lines[3]) || null;
+    pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   } catch {
     return null;
+  }
+  if (!(pid > 0) || !processAlive(pid)) return null;
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes(dataDir) ? pid : null;
+  } catch {
+    return pid;
   }
 }
 
 /** The service keeps its tables in a database of its own, `agentpg`, created on first start. */
-async function ensureDatabase(adminUrl: string): Promise<string> {
+async function ensureDatabase(adminUrl: string): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    const { rowCount } = await admin.query(`select 1 from pg_database where datname = 'agentpg'`);
-    if (!rowCount) await admin.query('create database agentpg').catch(() => {});
+    const { rowCount } = await admin.query(`select 1 from pg_database where datname = $1`, [LOCAL_DATABASE]);
+    if (!rowCount) await admin.query(`create database ${LOCAL_DATABASE}`).catch(() => {});
   } finally {
     await admin.end();
   }
-  const url = new URL(adminUrl);
-  url.pathname = '/agentpg';
-  return url.toString();
 }

@@ -29,26 +29,36 @@ export const exampleAgents = [
   defineAgent({
     name: 'chat',
     description: 'General purpose chat agent',
-    model: 'claude-sonnet-4-5-20250929',
+    model: 'claude-sonnet-5-5',
     systemPrompt: 'You are a helpful assistant.',
     maxTokens: 1024,
   }),
   defineAgent({
     name: 'weather',
     description: 'Answers weather questions with the get_weather and get_time tools',
-    model: 'claude-sonnet-4-5-20250929',
+    model: 'claude-sonnet-5-5',
     systemPrompt: 'You answer questions about the weather. Use the tools; never guess.',
     maxTokens: 1024,
     tools: ['get_weather', 'get_time'],
   }),
 ];
 
+/**
+ * The watcher's config. The HTTP API refuses a config that fails it (400); the handler parses it
+ * again because the CLI and the library write configs too: a bad one fails the handler (recorded as
+ * its last error) instead of ticking, say, every -5 ms.
+ */
+export const watcherConfig = z.object({ intervalMs: z.number().int().min(100).max(86_400_000).optional() });
+
+/** Config schemas of the example long-running kinds, by kind. */
+export const exampleLongRunningConfigs: Record<string, z.ZodType> = { watcher: watcherConfig };
+
 /** A long-running watcher: ticks every `intervalMs`, counting ticks in its checkpoint. */
 export const exampleLongRunningKinds: LongRunningKind[] = [
   {
     kind: 'watcher',
     async handler(ctx) {
-      const intervalMs = Number((ctx.config as { intervalMs?: number })?.intervalMs ?? 5000);
+      const intervalMs = watcherConfig.parse(ctx.config ?? {}).intervalMs ?? 5000;
       let ticks = Number((ctx.checkpoint as { ticks?: number } | null)?.ticks ?? 0);
       while (!ctx.signal.aborted) {
         await new Promise((resolve) => {

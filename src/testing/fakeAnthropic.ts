@@ -9,6 +9,15 @@
  *
  * Reply selection per POST /v1/messages: the FIFO script (`enqueue`) first, then the responder
  * (`setResponder`, may return undefined to pass), then `defaultReply`, then `{ text: 'ok' }`.
+ *
+ * Prompt caching is modelled like the real API (promptCache.ts): `cache_control` breakpoints write
+ * the request's prefix, a prefix seen before is billed as `cache_read_input_tokens`. A reply's own
+ * `usage` fields win over what the cache computed. POST /v1/messages/count_tokens answers
+ * `{ input_tokens }` with the same estimate (one token per four characters), caching aside.
+ *
+ * The Message Batches API (`/v1/messages/batches`: create, retrieve, list, results, cancel) is
+ * served by fakeBatches.ts with the same reply selection, each batch ending `batchProcessingDelayMs`
+ * after its creation; `fake.batches` holds the batches and counts the requests per endpoint.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,7 +33,10 @@ import {
   type FakeReply,
   type FakeReplyKind,
 } from './script.js';
+import { FakePromptCache, MAX_CACHE_BREAKPOINTS, stripCacheControl } from './promptCache.js';
 import { messageToSseFrames } from './sse.js';
+import { FakeRateLimits, type FakeRateLimitOptions } from './rateLimit.js';
+import { erroredResult, FakeBatches } from './fakeBatches.js';
 
 export interface FakeAnthropicOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -42,6 +54,25 @@ export interface FakeAnthropicOptions {
    * most recent N, false keeps none (counters in `stats` are always maintained).
    */
   record?: boolean | number;
+  /**
+   * Shortest prefix (in estimated tokens) the prompt cache stores. Default 0; the real API's is 1024
+   * or more depending on the model (set it to test that short prompts are never cached).
+   */
+  minCacheableTokens?: number;
+  /**
+   * The model's context window: a POST /v1/messages whose input (the fake's estimate) exceeds it is
+   * answered 400 `invalid_request_error` "prompt is too long: N tokens > W maximum", as the real
+   * API does. Default: no limit.
+   */
+  contextWindowTokens?: number;
+  /**
+   * Rate limits like the real API's (rateLimit.ts): requests (and optionally input/output tokens)
+   * per window, a 429 `rate_limit_error` with `retry-after` when exceeded, the
+   * `anthropic-ratelimit-*` headers on every POST /v1/messages response. Default: none (no headers).
+   */
+  rateLimit?: FakeRateLimitOptions;
+  /** Message Batches: how long after its creation a batch ends (its results available). Default 500. */
+  batchProcessingDelayMs?: number;
 }
 
 /** One POST /v1/messages as the fake saw it. Secrets are redacted from `headers`. */
@@ -60,11 +91,11 @@ export interface FakeRequest {
   /** The client went away (socket closed) before the response was complete. */
   aborted: boolean;
   completedAt?: Date;
+  /** Set for a request of a message batch (not recorded in `requests`, not counted in `stats`). */
+  batch?: { batchId: string; customId: string };
 }
 
-export type FakeResponder = (
-  request: FakeRequest,
-) => FakeReply | undefined | Promise<FakeReply | undefined>;
+export type FakeResponder = (request: FakeRequest) => FakeReply | undefined | Promise<FakeReply | undefined>;
 
 export interface FakeAnthropicStats {
   /** POST /v1/messages received (valid or not). */
@@ -75,6 +106,8 @@ export interface FakeAnthropicStats {
   aborted: number;
   /** Connections dropped on purpose (`{ drop: true }`). */
   dropped: number;
+  /** Requests refused with 429 by the fake's own rate limit (`rateLimit`). */
+  rateLimited: number;
 }
 
 export interface FakeAnthropic {
@@ -92,7 +125,13 @@ export interface FakeAnthropic {
   setResponder(responder: FakeResponder | undefined): void;
   /** Resolves once `count` requests in total have been received (since start or `reset`). */
   waitForRequests(count: number, timeoutMs?: number): Promise<void>;
-  /** Clears the script, the responder, the recorded requests and the counters. */
+  /** Forgets every prompt-cache entry (the next requests write their prefixes again). */
+  clearCache(): void;
+  /** Replaces the rate limit (a fresh, full bucket); undefined removes it. */
+  setRateLimit(limit: FakeRateLimitOptions | undefined): void;
+  /** The Message Batches API: its batches, request counts per endpoint, processing delay, outcomes. */
+  readonly batches: FakeBatches;
+  /** Clears the script, the responder, the recorded requests, the counters and the prompt cache. */
   reset(): void;
   /** Stops listening and destroys open connections (in-flight requests are recorded as aborted). */
   close(): Promise<void>;
@@ -105,14 +144,40 @@ const DEFAULT_REPLY: FakeReply = { text: 'ok' };
 export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
   const host = options.host ?? '127.0.0.1';
   const defaultLatency = options.latencyMs ?? 0;
-  const recordLimit =
-    options.record === false ? 0 : typeof options.record === 'number' ? options.record : Infinity;
+  const recordLimit = options.record === false ? 0 : typeof options.record === 'number' ? options.record : Infinity;
   const script: FakeReply[] = [];
   let scriptHead = 0;
   let responder = options.responder;
   let requests: FakeRequest[] = [];
-  const stats: FakeAnthropicStats = { received: 0, completed: 0, aborted: 0, dropped: 0 };
+  const stats: FakeAnthropicStats = { received: 0, completed: 0, aborted: 0, dropped: 0, rateLimited: 0 };
+  let limits = options.rateLimit ? new FakeRateLimits(options.rateLimit) : null;
   let waiters: Array<{ count: number; resolve: () => void }> = [];
+  const cache = new FakePromptCache(options.minCacheableTokens ?? 0);
+  let baseUrl = '';
+  const batches = new FakeBatches(
+    () => baseUrl,
+    options.batchProcessingDelayMs ?? 500,
+    async (customId, params, batchId) => {
+      const invalid = validate(params, true) ?? tooLong(params, options.contextWindowTokens);
+      if (invalid) return erroredResult(400, 'invalid_request_error', invalid);
+      const rec: FakeRequest = {
+        seq: 0,
+        body: params,
+        headers: {},
+        stream: false,
+        receivedAt: new Date(),
+        aborted: false,
+        batch: { batchId, customId },
+      };
+      const reply = await chooseReply(rec);
+      rec.reply = replyKind(reply);
+      if ('drop' in reply) return erroredResult(500);
+      if ('error' in reply) return erroredResult(reply.error.status, reply.error.type, reply.error.message);
+      const message = buildMessage(reply, params, cache.bill(params));
+      // Batch calls are billed in the batch tier.
+      return { type: 'succeeded', message: { ...message, usage: { ...message.usage, service_tier: 'batch' } } };
+    },
+  );
 
   function nextScripted(): FakeReply | undefined {
     if (scriptHead >= script.length) return undefined;
@@ -144,6 +209,24 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const isMessages = path === '/v1/messages';
+    if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) {
+      const raw = req.method === 'POST' ? await readBody(req) : (req.resume(), '');
+      let parsed: unknown;
+      try {
+        parsed = raw ? JSON.parse(raw) : null;
+      } catch {
+        sendError(res, 400, 'invalid_request_error', 'The request body is not valid JSON.');
+        return;
+      }
+      await batches.handle(
+        req.method ?? 'GET',
+        path,
+        new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+        parsed,
+        res,
+      );
+      return;
+    }
     if (req.method !== 'POST' || (!isMessages && path !== '/v1/messages/count_tokens')) {
       req.resume();
       sendError(res, 404, 'not_found_error', `Not found: ${req.method} ${path}`);
@@ -159,10 +242,10 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       sendError(res, 400, 'invalid_request_error', 'The request body is not valid JSON.');
       return;
     }
-    const invalid = validate(body, isMessages);
+    const invalid = validate(body, isMessages) ?? (isMessages ? tooLong(body, options.contextWindowTokens) : undefined);
     if (!isMessages) {
       if (invalid) sendError(res, 400, 'invalid_request_error', invalid);
-      else sendJson(res, 200, { input_tokens: inputTokensOf(body) });
+      else sendJson(res, 200, { input_tokens: inputTokensOf(stripCacheControl(body)) });
       return;
     }
 
@@ -189,6 +272,16 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       return;
     }
 
+    // Admission before a reply is chosen: a refused request consumes no scripted reply.
+    const admission = limits?.admit(inputTokensOf(stripCacheControl(body)), body.max_tokens);
+    if (admission && !admission.ok) {
+      rec.status = 429;
+      stats.rateLimited++;
+      sendError(res, 429, 'rate_limit_error', admission.message, admission.headers);
+      finish(rec, res);
+      return;
+    }
+    const limitHeaders = admission?.headers ?? {};
     const reply = await chooseReply(rec);
     rec.reply = replyKind(reply);
     const latency = reply.latencyMs ?? defaultLatency;
@@ -209,10 +302,12 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       return;
     }
 
-    const message = buildMessage(reply, body);
+    // Only a request that is answered reads and writes the cache (an error or a drop does neither).
+    const message = buildMessage(reply, body, cache.bill(body));
+    if (admission?.ok) limits?.settleOutput(admission.outputReserved, message.usage.output_tokens);
     rec.status = 200;
     if (!rec.stream) {
-      sendJson(res, 200, message);
+      sendJson(res, 200, message, limitHeaders);
       finish(rec, res);
       return;
     }
@@ -220,6 +315,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       'request-id': makeId('req'),
+      ...limitHeaders,
     });
     const frames = messageToSseFrames(message);
     const chunkDelay = reply.chunkDelayMs ?? 0;
@@ -264,6 +360,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  baseUrl = url;
 
   return {
     url,
@@ -272,6 +369,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       return requests;
     },
     stats,
+    batches,
     get queued() {
       return script.length - scriptHead;
     },
@@ -280,6 +378,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     },
     setResponder(fn) {
       responder = fn;
+    },
+    setRateLimit(limit) {
+      limits = limit ? new FakeRateLimits(limit) : null;
     },
     waitForRequests(count, timeoutMs = 5_000) {
       if (stats.received >= count) return Promise.resolve();
@@ -297,7 +398,14 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       scriptHead = 0;
       responder = options.responder;
       requests = [];
+      cache.clear();
+      stats.received = stats.completed = stats.aborted = stats.dropped = stats.rateLimited = 0;
+      limits = options.rateLimit ? new FakeRateLimits(options.rateLimit) : null;
+      batches.reset();
       stats.received = stats.completed = stats.aborted = stats.dropped = 0;
+    },
+    clearCache() {
+      cache.clear();
     },
     close() {
       return new Promise<void>((resolve, reject) => {
@@ -312,19 +420,32 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () =>
+      resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
     req.on('error', reject);
   });
 }
 
 /** Minimal validation of the fields the real API requires; returns the error message or undefined. */
 function validate(body: unknown, requireMaxTokens: boolean): string | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'The request body must be a JSON object.';
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return 'The request body must be a JSON object.';
   const b = body as Record<string, unknown>;
   if (typeof b.model !== 'string' || !b.model) return 'model: Field required';
   if (!Array.isArray(b.messages)) return 'messages: Field required';
   if (requireMaxTokens && (typeof b.max_tokens !== 'number' || b.max_tokens < 1)) return 'max_tokens: Field required';
+  const breakpoints = FakePromptCache.breakpointsOf(b);
+  if (breakpoints > MAX_CACHE_BREAKPOINTS)
+    return `A maximum of ${MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. Found ${breakpoints}.`;
   return undefined;
+}
+
+/** The real API's refusal of a request over the context window (count_tokens never refuses). */
+function tooLong(body: Anthropic.MessageCreateParams, window: number | undefined): string | undefined {
+  if (window === undefined) return undefined;
+  const tokens = inputTokensOf(stripCacheControl(body));
+  return tokens > window ? `prompt is too long: ${tokens} tokens > ${window} maximum` : undefined;
 }
 
 function redactHeaders(headers: http.IncomingHttpHeaders): FakeRequest['headers'] {
@@ -349,7 +470,13 @@ function waitUnlessClosed(ms: number, res: http.ServerResponse): Promise<boolean
   });
 }
 
-function sendJson(res: http.ServerResponse, status: number, payload: unknown, headers: http.OutgoingHttpHeaders = {}, requestId = makeId('req')) {
+function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  payload: unknown,
+  headers: http.OutgoingHttpHeaders = {},
+  requestId = makeId('req'),
+) {
   const text = JSON.stringify(payload);
   res.writeHead(status, {
     'content-type': 'application/json',
@@ -360,7 +487,13 @@ function sendJson(res: http.ServerResponse, status: number, payload: unknown, he
   res.end(text);
 }
 
-function sendError(res: http.ServerResponse, status: number, type: string, message: string, headers?: http.OutgoingHttpHeaders) {
+function sendError(
+  res: http.ServerResponse,
+  status: number,
+  type: string,
+  message: string,
+  headers?: http.OutgoingHttpHeaders,
+) {
   const requestId = makeId('req');
   sendJson(res, status, errorEnvelope(type, message, requestId), headers, requestId);
 }

@@ -21,4 +21,7 @@ export {
   type FakeToolUseReply,
   type FakeUsage,
 } from './script.js';
+export { FakeBatches, type FakeBatch, type FakeBatchOutcome, type FakeBatchStats } from './fakeBatches.js';
+export { stripCacheControl } from './promptCache.js';
+export { type FakeRateLimitOptions } from './rateLimit.js';
 export { startTcpProxy, type TcpProxy } from './tcpProxy.js';

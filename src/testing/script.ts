@@ -145,6 +145,8 @@ export function lastUserText(body: Partial<Anthropic.MessageCreateParams> | unde
 export function buildMessage(
   reply: FakeTextReply | FakeToolUseReply,
   body: Partial<Anthropic.MessageCreateParams>,
+  /** How the prompt cache billed the request's input (promptCache.ts); default: all uncached. */
+  billed?: { input_tokens: number; cache_creation_input_tokens: number; cache_read_input_tokens: number },
 ): Anthropic.Message {
   const content: Anthropic.ContentBlock[] = [];
   let outputChars = 0;
@@ -189,11 +191,11 @@ export function buildMessage(
     container: null,
     diagnostics: null,
     usage: {
-      input_tokens: u.input_tokens ?? inputTokensOf(body),
-      cache_creation_input_tokens: u.cache_creation_input_tokens ?? 0,
-      cache_read_input_tokens: u.cache_read_input_tokens ?? 0,
+      input_tokens: u.input_tokens ?? billed?.input_tokens ?? inputTokensOf(body),
+      cache_creation_input_tokens: u.cache_creation_input_tokens ?? billed?.cache_creation_input_tokens ?? 0,
+      cache_read_input_tokens: u.cache_read_input_tokens ?? billed?.cache_read_input_tokens ?? 0,
       cache_creation: {
-        ephemeral_5m_input_tokens: u.cache_creation_input_tokens ?? 0,
+        ephemeral_5m_input_tokens: u.cache_creation_input_tokens ?? billed?.cache_creation_input_tokens ?? 0,
         ephemeral_1h_input_tokens: 0,
       },
       output_tokens: u.output_tokens ?? estimateTokens(outputChars),

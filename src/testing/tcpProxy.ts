@@ -45,7 +45,10 @@ interface Pair {
 }
 
 /** `target` is a postgres:// URL or a host and port. */
-export async function startTcpProxy(target: string | { host: string; port: number }, options: { port?: number } = {}): Promise<TcpProxy> {
+export async function startTcpProxy(
+  target: string | { host: string; port: number },
+  options: { port?: number } = {},
+): Promise<TcpProxy> {
   const to = typeof target === 'string' ? hostPortOf(target) : target;
   let frozen = false;
   let refusing = false;

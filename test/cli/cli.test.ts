@@ -1,41 +1,32 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliProcess } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-
-const exec = promisify(execFile);
+import { test } from '../helpers/fixtures.js';
 
 /** Runs the real CLI entry point as a child process, like an operator would. */
-async function cli(db: TestDatabase, ...args: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await exec(process.execPath, ['--import', 'tsx', path.resolve('src/cli/main.ts'), ...args], {
-      env: { ...process.env, DATABASE_URL: db.url },
-    });
-    return { code: 0, stdout };
-  } catch (err) {
-    const e = err as { code: number; stdout: string };
-    return { code: e.code, stdout: e.stdout };
-  }
-}
+const cli = (db: TestDatabase, ...args: string[]) => cliProcess(db.url, ...args);
 
 describe('the agentpg CLI against a real database', () => {
   let db: TestDatabase;
   let runId: string;
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db: testDb }) => {
+    db = testDb;
     await db.query(`insert into agentpg_instances (id, hostname, pid) values ('inst-1', 'host-a', 42)`);
     await db.query(`insert into agentpg_agents (name, model, tools) values ('chat', 'claude-x', '{}')`);
     await db.query(`insert into agentpg_instance_agents (instance_id, agent_name) values ('inst-1', 'chat')`);
-    const [s] = await db.query(`insert into agentpg_sessions (tenant_id, identifier, agent_name) values ('t', 'u', 'chat') returning id`);
+    const [s] = await db.query(
+      `insert into agentpg_sessions (tenant_id, identifier, agent_name) values ('t', 'u', 'chat') returning id`,
+    );
     const [r] = await db.query(
       `insert into agentpg_runs (session_id, agent_name, tenant_id, prompt) values ($1, 'chat', 't', 'hello') returning id`,
       [s.id],
     );
     runId = r.id;
-    await db.query(`insert into agentpg_messages (session_id, run_id, role, content) values ($1, $2, 'user', '[{"type":"text","text":"hello"}]')`, [s.id, runId]);
+    await db.query(
+      `insert into agentpg_messages (session_id, run_id, role, content) values ($1, $2, 'user', '[{"type":"text","text":"hello"}]')`,
+      [s.id, runId],
+    );
   });
-  afterAll(async () => db?.drop());
 
   it('migrate is idempotent from the command line', async () => {
     const res = await cli(db, 'migrate', '--json');
@@ -86,13 +77,25 @@ describe('the agentpg CLI against a real database', () => {
 
 describe('agentpg long-running from the command line', () => {
   let db: TestDatabase;
+  // A database of its own: the first describe's rows would show here.
   beforeAll(async () => {
     db = await createTestDatabase();
   });
   afterAll(async () => db?.drop());
 
   it('start, list and stop change the desired state in the database', async () => {
-    const started = await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-1', '--config', '{"intervalMs":1000}', '--json');
+    const started = await cli(
+      db,
+      'long-running',
+      'start',
+      '--kind',
+      'watcher',
+      '--id',
+      'w-1',
+      '--config',
+      '{"intervalMs":1000}',
+      '--json',
+    );
     expect(started.code).toBe(0);
     expect(JSON.parse(started.stdout)).toMatchObject({ id: 'w-1', kind: 'watcher', active: true });
     const list = JSON.parse((await cli(db, 'long-running', 'list', '--json')).stdout);
@@ -102,5 +105,28 @@ describe('agentpg long-running from the command line', () => {
     const [row] = await db.query(`select active, config from agentpg_long_running_agents where id = 'w-1'`);
     expect(row).toEqual({ active: false, config: { intervalMs: 1000 } });
     expect((await cli(db, 'long-running', 'stop', 'nope')).code).toBe(1);
+  });
+
+  it('restarting without --config keeps the stored config', async () => {
+    await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-2', '--config', '{"intervalMs":2000}');
+    await cli(db, 'long-running', 'stop', 'w-2');
+    const restarted = await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-2', '--json');
+    expect(restarted.code).toBe(0);
+    const [row] = await db.query(`select active, config from agentpg_long_running_agents where id = 'w-2'`);
+    expect(row).toEqual({ active: true, config: { intervalMs: 2000 } });
+  }, 180_000); // three CLI processes on a loaded two-core box
+
+  it('start --inactive creates an agent without running it', async () => {
+    const created = await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-3', '--inactive', '--json');
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ id: 'w-3', active: false });
+    const started = await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-3', '--json');
+    expect(JSON.parse(started.stdout)).toMatchObject({ id: 'w-3', active: true });
+  });
+
+  it('validates like client.longRunning: a config that is not a plain object is refused, nothing stored', async () => {
+    const bad = await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-bad', '--config', '[1,2]');
+    expect(bad.code).toBe(1);
+    expect(await db.query(`select id from agentpg_long_running_agents where id = 'w-bad'`)).toEqual([]);
   });
 });

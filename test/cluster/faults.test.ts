@@ -1,22 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentPG } from '../../src/client.js';
 import { createLogger } from '../../src/logger.js';
-import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { until as waitUntil } from '../helpers/until.js';
+import type { TcpProxy } from '../../src/testing/tcpProxy.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { until } from '../helpers/until.js';
 
 let db: TestDatabase;
 let proxy: TcpProxy;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  proxy = await startTcpProxy(db.url);
+test.beforeAll(async ({ db: testDb, proxy: testProxy }) => {
+  db = testDb;
+  proxy = testProxy;
 });
-afterAll(async () => {
-  await proxy?.close();
-  await db?.drop();
-});
-
-const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 20_000) => waitUntil(fn, timeoutMs, 100);
 
 describe('connections lost while running', () => {
   it('reports through onError, reconnects (heartbeat, pool, listener) and keeps working', async () => {
@@ -36,7 +31,8 @@ describe('connections lost while running', () => {
     await client.start();
     try {
       const heartbeatAt = async () =>
-        (await db.query(`select last_heartbeat_at from agentpg_instances where id = 'fault-a'`))[0]?.last_heartbeat_at as Date;
+        (await db.query(`select last_heartbeat_at from agentpg_instances where id = 'fault-a'`))[0]
+          ?.last_heartbeat_at as Date;
 
       // The database "goes away": every connection of this client is killed, new ones are refused.
       proxy.refuse();

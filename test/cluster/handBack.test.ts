@@ -1,14 +1,17 @@
 import type { PgBoss } from 'pg-boss';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AgentPG } from '../../src/client.js';
 import { createLogger } from '../../src/logger.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { defaultRunHandBack } from '../../src/cluster/handBackRuns.js';
+import { findRunsOfDeadInstances } from '../../src/cluster/sql/findRunsOfDeadInstances.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 
 let db: TestDatabase;
 let client: AgentPG;
 let boss: PgBoss;
-beforeAll(async () => {
-  db = await createTestDatabase();
+test.beforeAll(async ({ db: testDb }) => {
+  db = testDb;
   client = new AgentPG({
     databaseUrl: db.url,
     instanceId: 'hb-live',
@@ -24,7 +27,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await client?.stop();
-  await db?.drop();
 });
 
 /** A job fetched (made active) as a worker of instance `instanceId` would, and its run row. */
@@ -32,7 +34,9 @@ async function runHeldBy(queue: string, instanceId: string) {
   const jobId = await boss.send(queue, { x: 1 });
   const [job] = await boss.fetch(queue);
   expect(job.id).toBe(jobId);
-  const [session] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t', 'u') returning id`);
+  const [session] = await db.query(
+    `insert into agentpg_sessions (tenant_id, identifier) values ('t', 'u') returning id`,
+  );
   const [run] = await db.query(
     `insert into agentpg_runs (session_id, state, agent_name, tenant_id, prompt, started_at, instance_id, job_id)
      values ($1, 'running', 'echo', 't', 'hi', now(), $2, $3) returning id`,
@@ -72,10 +76,32 @@ describe('handing back the runs of a dead instance', () => {
     expect(await jobState(jobId)).toBeUndefined();
   });
 
+  it('counts a run once when two survivors hand back the same death from the same list', async () => {
+    await boss.createQueue('hb_q2', { retryLimit: 3 });
+    await boss.createQueue('hb_q3', { retryLimit: 0 });
+    const kept = await runHeldBy('hb_q2', 'hb-dead-3');
+    const lost = await runHeldBy('hb_q3', 'hb-dead-3');
+    const runs = (await findRunsOfDeadInstances(db.pool)).filter((r) => r.instanceId === 'hb-dead-3');
+    expect(runs).toHaveLength(2);
+    const logger = createLogger({ level: 'silent' });
+    const first = defaultRunHandBack(boss, db.pool, logger);
+    const second = defaultRunHandBack(boss, db.pool, logger);
+    const counts = await Promise.all([first(runs), second(runs)]);
+    // The run with retries left is handed back once; the one without is failed, never counted.
+    expect(counts[0] + counts[1]).toBe(1);
+    expect(await second(runs)).toBe(0);
+    expect(await jobState(kept.jobId)).toEqual({ state: 'retry', retry_count: 0 });
+    const [run] = await db.query(`select state, error_type from agentpg_runs where id = $1`, [lost.runId]);
+    expect(run).toMatchObject({ state: 'failed', error_type: 'instance_lost' });
+  });
+
   it('deletes (never fails) the job of a run it times out', async () => {
     await boss.createQueue('hb_q1', { retryLimit: 3 });
     const { runId, jobId } = await runHeldBy('hb_q1', 'hb-live');
-    await db.query(`update agentpg_runs set started_at = now() - interval '2 hours' where id = $1`, [runId]);
+    await db.query(
+      `update agentpg_runs set started_at = now() - interval '2 hours', state_changed_at = now() - interval '2 hours' where id = $1`,
+      [runId],
+    );
     const pass = await client.runCleanupPass();
     expect(pass.stuckRunIds).toEqual([runId]);
     expect(await jobState(jobId)).toBeUndefined();

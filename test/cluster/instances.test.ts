@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentPG } from '../../src/client.js';
 import { DatabaseUnavailableError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { until as waitUntil } from '../helpers/until.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { until } from '../helpers/until.js';
 
 let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
+test.beforeAll(async ({ db: testDb }) => {
+  db = testDb;
 });
-afterAll(async () => {
-  await db?.drop();
-});
-
-const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 15_000) => waitUntil(fn, timeoutMs, 100);
 
 function makeClient(instanceId: string, extra: Partial<ConstructorParameters<typeof AgentPG>[0]> = {}) {
   return new AgentPG({
@@ -41,8 +37,15 @@ describe('instance registration', () => {
     await client.start();
     try {
       const [row] = await db.query(`select * from agentpg_instances where id = 'inst-a'`);
-      expect(row).toMatchObject({ hostname: 'host-a', pid: process.pid, version: expect.any(String), metadata: { zone: 'z1' } });
-      const agents = await db.query(`select agent_name from agentpg_instance_agents where instance_id = 'inst-a' order by 1`);
+      expect(row).toMatchObject({
+        hostname: 'host-a',
+        pid: process.pid,
+        version: expect.any(String),
+        metadata: { zone: 'z1' },
+      });
+      const agents = await db.query(
+        `select agent_name from agentpg_instance_agents where instance_id = 'inst-a' order by 1`,
+      );
       expect(agents.map((r) => r.agent_name)).toEqual(['reader', 'writer']);
       const tools = await db.query(`select tool_name from agentpg_instance_tools where instance_id = 'inst-a'`);
       expect(tools.map((r) => r.tool_name)).toEqual(['search']);
@@ -76,7 +79,9 @@ describe('instance registration', () => {
     await client.start();
     try {
       await db.query(`delete from agentpg_instances where id = 'inst-b'`);
-      await until(async () => (await db.query(`select 1 from agentpg_instance_agents where instance_id = 'inst-b'`)).length === 2);
+      await until(
+        async () => (await db.query(`select 1 from agentpg_instance_agents where instance_id = 'inst-b'`)).length === 2,
+      );
       expect(await db.query(`select 1 from agentpg_instances where id = 'inst-b'`)).toHaveLength(1);
     } finally {
       await client.stop();
@@ -104,10 +109,18 @@ describe('cleanup passes', () => {
     await db.query(
       `insert into agentpg_long_running_agents (id, kind, owner_instance_id, epoch) values ('lr-1', 'watcher', 'ghost', 3)`,
     );
-    const [session] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t1', 'u1') returning id`);
+    const [session] = await db.query(
+      `insert into agentpg_sessions (tenant_id, identifier) values ('t1', 'u1') returning id`,
+    );
     const [stuck] = await db.query(
-      `insert into agentpg_runs (session_id, state, agent_name, tenant_id, prompt, started_at, instance_id)
-       values ($1, 'running', 'writer', 't1', 'hi', now() - interval '10 minutes', 'ghost') returning id`,
+      `insert into agentpg_runs (session_id, state, agent_name, tenant_id, prompt, started_at, state_changed_at, instance_id)
+       values ($1, 'running', 'writer', 't1', 'hi', now() - interval '10 minutes', now() - interval '10 minutes', 'ghost') returning id`,
+      [session.id],
+    );
+    // Started long ago, but resumed (back to `running`) just now after a wait: not stuck.
+    const [resumed] = await db.query(
+      `insert into agentpg_runs (session_id, state, agent_name, tenant_id, prompt, started_at, state_changed_at)
+       values ($1, 'running', 'writer', 't1', 'hi', now() - interval '10 minutes', now()) returning id`,
       [session.id],
     );
     const [fresh] = await db.query(
@@ -128,9 +141,13 @@ describe('cleanup passes', () => {
       // A run younger than the timeout is left alone.
       const [other] = await db.query(`select state from agentpg_runs where id = $1`, [fresh.id]);
       expect(other.state).toBe('running');
+      const [back] = await db.query(`select state from agentpg_runs where id = $1`, [resumed.id]);
+      expect(back.state).toBe('running');
       await until(async () => (await db.query(`select 1 from agentpg_instances where id = 'ghost'`)).length === 0);
       await until(async () => {
-        const [lr] = await db.query(`select owner_instance_id, epoch from agentpg_long_running_agents where id = 'lr-1'`);
+        const [lr] = await db.query(
+          `select owner_instance_id, epoch from agentpg_long_running_agents where id = 'lr-1'`,
+        );
         return lr.owner_instance_id === null && Number(lr.epoch) === 3;
       });
       // The pass that did it is recorded, by this instance, and reported through onCleanupPass.

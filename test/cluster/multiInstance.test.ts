@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastUserText, startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { spawnInstance, type InstanceProcess } from '../fixtures/cluster-spawn.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { until as waitUntil } from '../helpers/until.js';
+import { describe, expect, it } from 'vitest';
+import { lastUserText, type FakeAnthropic } from '../../src/testing/index.js';
+import { instanceProcesses, spawnInstance } from '../fixtures/cluster-spawn.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { until } from '../helpers/until.js';
 
 // Real child processes on one database: heartbeat 500 ms, TTL 3 s, cleanup every 1 s.
 const HEARTBEAT_MS = 500;
@@ -11,19 +12,11 @@ const CLEANUP_MS = 1000;
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
-const procs: InstanceProcess[] = [];
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
+const procs = instanceProcesses();
+test.beforeAll(async ({ db: testDb, fake: testFake }) => {
+  db = testDb;
+  fake = testFake;
 });
-afterAll(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.exited));
-  await fake?.close();
-  await db?.drop();
-});
-
-const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 60_000) => waitUntil(fn, timeoutMs, 100);
 
 const spawn = async (id: string) => {
   const p = await spawnInstance({
@@ -39,7 +32,7 @@ const spawn = async (id: string) => {
 };
 
 describe('three instances on one database', () => {
-  it('register with their links; a SIGKILLed one is removed by a survivor, its in-flight run finishes elsewhere; one instance runs each cleanup pass', async () => {
+  it('register with their links; a SIGKILLed one is removed by a survivor (failover), its in-flight run finishes elsewhere; one instance runs each cleanup pass', async () => {
     // The model: the first call of the 'long' run hangs (the instance running it is killed
     // meanwhile); every later call answers at once.
     let longCalls = 0;
@@ -63,7 +56,11 @@ describe('three instances on one database', () => {
     for (const l of links) expect(l).toMatchObject({ agents: ['echo'], tools: ['clock'] });
 
     // Let a few cleanup passes happen with all three alive.
-    await until(async () => (await db.query(`select count(*)::int as n from agentpg_cleanup_passes where finished_at is not null`))[0].n >= 3);
+    await until(
+      async () =>
+        (await db.query(`select count(*)::int as n from agentpg_cleanup_passes where finished_at is not null`))[0].n >=
+        3,
+    );
 
     // A run in flight: find the instance executing it (its model call hangs) and SIGKILL it.
     const { runId } = await a.command('enqueue', { prompt: 'long' });
@@ -76,15 +73,16 @@ describe('three instances on one database', () => {
     const killedAt = Date.now();
     victim.kill('SIGKILL');
     await victim.exited;
-    await until(async () => (await db.query(`select 1 from agentpg_instances where id = $1`, [victim.instanceId])).length === 0);
+    await until(
+      async () => (await db.query(`select 1 from agentpg_instances where id = $1`, [victim.instanceId])).length === 0,
+    );
     const removedAfterMs = Date.now() - killedAt;
-    // Goal: TTL + one interval (+ a heartbeat of slack). Asserted loosely: other tests share the cores.
-    console.log(`[cluster] SIGKILLed instance removed after ${removedAfterMs} ms (goal ≤ ${TTL_MS + CLEANUP_MS + HEARTBEAT_MS} ms)`);
-    expect(removedAfterMs).toBeLessThan(TTL_MS + CLEANUP_MS + 20_000);
-    expect(await db.query(`select 1 from agentpg_instance_agents where instance_id = $1`, [victim.instanceId])).toHaveLength(0);
-    // The pass records its counts when it finishes, a moment after its delete committed.
-    const pass = await until(async () => (await db.query(`select instance_id from agentpg_cleanup_passes where stale_instances > 0`))[0]);
-    expect(survivors.map((p) => p.instanceId)).toContain(pass.instance_id);
+    // A survivor saw its liveness lock gone (instant failover), long before the heartbeat TTL.
+    // Not asserted on time: other tests share the cores.
+    console.log(`[cluster] SIGKILLed instance removed after ${removedAfterMs} ms (heartbeat TTL ${TTL_MS} ms)`);
+    expect(
+      await db.query(`select 1 from agentpg_instance_agents where instance_id = $1`, [victim.instanceId]),
+    ).toHaveLength(0);
     // The survivors are untouched.
     expect((await db.query(`select id from agentpg_instances order by id`)).map((r) => r.id)).toEqual(
       survivors.map((p) => p.instanceId).sort(),
@@ -98,12 +96,20 @@ describe('three instances on one database', () => {
     expect(done).toMatchObject({ state: 'completed', response_text: 'finished after hand-back', error_type: null });
     expect(survivors.map((p) => p.instanceId)).toContain(done.instance_id);
     expect(done.attempts).toBeGreaterThanOrEqual(2);
-    const [{ released }] = await db.query(`select coalesce(sum(released_runs), 0)::int as released from agentpg_cleanup_passes`);
-    console.log(`[cluster] run finished ${Date.now() - killedAt} ms after the kill; handed back by cleanup: ${released}`);
+    // Handed back by a survivor's failover, not by a cleanup pass.
+    const handedBack = await Promise.all(
+      survivors.map(async (p) => (await p.command('health')).health.runsHandedBackByFailover as number),
+    );
+    // Exactly one survivor's failover handed it back, even when both saw the death at once: only
+    // the one whose fenced fail settled the attempt counts it (cluster/handBackRuns.ts).
+    expect(handedBack.reduce((x, y) => x + y, 0)).toBe(1);
+    console.log(`[cluster] run finished ${Date.now() - killedAt} ms after the kill`);
 
     // Keep going a little, then count: every time slot was run by exactly one instance, once.
     await new Promise((r) => setTimeout(r, 3 * CLEANUP_MS));
-    const passes = await db.query(`select slot, instance_id, job_id, finished_at, error from agentpg_cleanup_passes order by id`);
+    const passes = await db.query(
+      `select slot, instance_id, job_id, finished_at, error from agentpg_cleanup_passes order by id`,
+    );
     const perSlot = new Map<string, number>();
     for (const p of passes) perSlot.set(p.slot.toISOString(), (perSlot.get(p.slot.toISOString()) ?? 0) + 1);
     expect([...perSlot.values()].filter((n) => n > 1)).toEqual([]);

@@ -1,26 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lastUserText, startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { spawnInstance, type InstanceProcess } from '../fixtures/cluster-spawn.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { until as waitUntil } from '../helpers/until.js';
+import { describe, expect, it } from 'vitest';
+import { lastUserText, type FakeAnthropic } from '../../src/testing/index.js';
+import { instanceProcesses, spawnInstance } from '../fixtures/cluster-spawn.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { until } from '../helpers/until.js';
 
 const SHUTDOWN_MS = 1500;
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
-const procs: InstanceProcess[] = [];
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
+const procs = instanceProcesses();
+test.beforeAll(async ({ db: testDb, fake: testFake }) => {
+  db = testDb;
+  fake = testFake;
 });
-afterAll(async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  await Promise.all(procs.map((p) => p.exited));
-  await fake?.close();
-  await db?.drop();
-});
-
-const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 60_000) => waitUntil(fn, timeoutMs, 100);
 
 describe('graceful shutdown (SIGTERM)', () => {
   it('exits within the shutdown timeout during a long run; the run completes on another instance, never failed', async () => {
@@ -64,11 +57,18 @@ describe('graceful shutdown (SIGTERM)', () => {
       const [r] = await db.query(`select * from agentpg_runs where id = $1 and state <> 'running'`, [runId]);
       return r;
     });
-    expect(done).toMatchObject({ state: 'completed', response_text: 'resumed elsewhere', instance_id: other.instanceId, error_type: null });
-    // Every state change the other instance saw for this run: never failed on the way.
-    const states = other.lines
-      .filter((l) => l.type === 'event' && l.event.runId === runId)
-      .map((l) => l.event.state as string);
+    expect(done).toMatchObject({
+      state: 'completed',
+      response_text: 'resumed elsewhere',
+      instance_id: other.instanceId,
+      error_type: null,
+    });
+    // Every state change the other instance saw for this run: never failed on the way. Its
+    // `completed` event travels by NOTIFY and the child's stdout, so it may arrive after the row
+    // read above: wait for it.
+    const statesSeen = () =>
+      other.lines.filter((l) => l.type === 'event' && l.event.runId === runId).map((l) => l.event.state as string);
+    const states = await until(async () => (statesSeen().includes('completed') ? statesSeen() : null));
     expect(states).not.toContain('failed');
     expect(states[states.length - 1]).toBe('completed');
   }, 180_000);

@@ -22,7 +22,9 @@ describe('migrate()', () => {
   it('five concurrent migrates on an empty database all succeed', async () => {
     const results = await Promise.allSettled(Array.from({ length: 5 }, () => migrate(db.url)));
     expect(results.map((r) => r.status)).toEqual(Array(5).fill('fulfilled'));
-    const tables = await db.query(`select table_name from information_schema.tables where table_schema = 'public' and table_name like 'agentpg_%'`);
+    const tables = await db.query(
+      `select table_name from information_schema.tables where table_schema = 'public' and table_name like 'agentpg_%'`,
+    );
     expect(tables.length).toBeGreaterThanOrEqual(10);
   });
 
@@ -34,7 +36,9 @@ describe('migrate()', () => {
   });
 
   it('installs pg-boss in its own schema', async () => {
-    const rows = await db.query(`select count(*)::int as n from information_schema.tables where table_schema = 'agentpg_boss' and table_name = 'job'`);
+    const rows = await db.query(
+      `select count(*)::int as n from information_schema.tables where table_schema = 'agentpg_boss' and table_name = 'job'`,
+    );
     expect(rows[0].n).toBe(1);
   });
 });

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { claimRuns } from '../../src/runs/sql/claimRuns.js';
 import { runsChangedSince } from '../../src/events/sql/runsChangedSince.js';
 import { defineAgent } from '../../src/index.js';
 import { startFakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { MODEL, startClient } from '../runs/helpers.js';
 
 // The WAL-saving shape of agentpg_runs / agentpg_messages (src/db/schema/runs.ts): no foreign keys
@@ -11,10 +12,9 @@ import { MODEL, startClient } from '../runs/helpers.js';
 // UPDATE row trigger, event catch-up through the two partial indexes.
 describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
   let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db: testDb }) => {
+    db = testDb;
   });
-  afterAll(async () => db?.drop());
 
   async function newRun(sessionId: string, prompt = 'p'): Promise<string> {
     const [r] = await db.query(
@@ -25,7 +25,9 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
   }
 
   async function newSession(): Promise<string> {
-    const [s] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t', gen_random_uuid()::text) returning id`);
+    const [s] = await db.query(
+      `insert into agentpg_sessions (tenant_id, identifier) values ('t', gen_random_uuid()::text) returning id`,
+    );
     return s.id;
   }
 
@@ -37,14 +39,18 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
         `insert into agentpg_messages (session_id, run_id, role, content) values ($1, $2, 'assistant', '[]') returning id`,
         [session, run],
       );
-      await db.query(`insert into agentpg_tool_calls (run_id, message_id, tool_use_id, tool_name, input) values ($1, $2, 'u1', 'x', '{}')`, [
-        run,
-        m.id,
-      ]);
+      await db.query(
+        `insert into agentpg_tool_calls (run_id, message_id, tool_use_id, tool_name, input) values ($1, $2, 'u1', 'x', '{}')`,
+        [run, m.id],
+      );
     }
     await db.query(`delete from agentpg_runs where id = $1`, [gone]);
-    expect(await db.query(`select run_id from agentpg_messages where session_id = $1`, [session])).toEqual([{ run_id: kept }]);
-    expect(await db.query(`select run_id from agentpg_tool_calls where run_id = any($1::uuid[])`, [[gone, kept]])).toEqual([{ run_id: kept }]);
+    expect(await db.query(`select run_id from agentpg_messages where session_id = $1`, [session])).toEqual([
+      { run_id: kept },
+    ]);
+    expect(
+      await db.query(`select run_id from agentpg_tool_calls where run_id = any($1::uuid[])`, [[gone, kept]]),
+    ).toEqual([{ run_id: kept }]);
   });
 
   it('deleting a session deletes its runs, their messages and tool calls, and its messages of no run', async () => {
@@ -56,22 +62,28 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
       `insert into agentpg_messages (session_id, run_id, role, content) values ($1, $2, 'user', '[]') returning id`,
       [session, run],
     );
-    await db.query(`insert into agentpg_messages (session_id, run_id, role, content) values ($1, null, 'user', '[]'), ($2, $3, 'user', '[]')`, [
-      session,
-      other,
-      otherRun,
-    ]);
-    await db.query(`insert into agentpg_tool_calls (run_id, message_id, tool_use_id, tool_name, input) values ($1, $2, 'u1', 'x', '{}')`, [run, m.id]);
+    await db.query(
+      `insert into agentpg_messages (session_id, run_id, role, content) values ($1, null, 'user', '[]'), ($2, $3, 'user', '[]')`,
+      [session, other, otherRun],
+    );
+    await db.query(
+      `insert into agentpg_tool_calls (run_id, message_id, tool_use_id, tool_name, input) values ($1, $2, 'u1', 'x', '{}')`,
+      [run, m.id],
+    );
     await db.query(`delete from agentpg_sessions where id = $1`, [session]);
     expect(await db.query(`select id from agentpg_runs where session_id = $1`, [session])).toEqual([]);
     expect(await db.query(`select id from agentpg_messages where session_id = $1`, [session])).toEqual([]);
     expect(await db.query(`select id from agentpg_tool_calls where run_id = $1`, [run])).toEqual([]);
-    expect(await db.query(`select run_id from agentpg_messages where session_id = $1`, [other])).toEqual([{ run_id: otherRun }]);
+    expect(await db.query(`select run_id from agentpg_messages where session_id = $1`, [other])).toEqual([
+      { run_id: otherRun },
+    ]);
   });
 
   it('has no BEFORE UPDATE row trigger on agentpg_runs (each one makes every UPDATE WAL-log a row lock)', async () => {
     // pg_trigger.tgtype bits: 1 row, 2 before, 16 update.
-    const rows = await db.query(`select tgname from pg_trigger where tgrelid = 'agentpg_runs'::regclass and tgtype & 19 = 19`);
+    const rows = await db.query(
+      `select tgname from pg_trigger where tgrelid = 'agentpg_runs'::regclass and tgtype & 19 = 19`,
+    );
     expect(rows).toEqual([]);
   });
 
@@ -82,7 +94,9 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
       await client.query('begin');
       const [claimed] = await claimRuns(client, [run], 'i1');
       expect(claimed.state).toBe('running');
-      const { rows } = await client.query(`select n_tup_upd, n_tup_hot_upd from pg_stat_xact_user_tables where relname = 'agentpg_runs'`);
+      const { rows } = await client.query(
+        `select n_tup_upd, n_tup_hot_upd from pg_stat_xact_user_tables where relname = 'agentpg_runs'`,
+      );
       expect(rows[0]).toEqual({ n_tup_upd: '1', n_tup_hot_upd: '1' });
       await client.query('commit');
     } finally {
@@ -98,7 +112,9 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
     try {
       await client.query('begin');
       expect(await claimRuns(client, runs, 'i1')).toHaveLength(40);
-      const { rows } = await client.query(`select n_tup_upd, n_tup_hot_upd from pg_stat_xact_user_tables where relname = 'agentpg_runs'`);
+      const { rows } = await client.query(
+        `select n_tup_upd, n_tup_hot_upd from pg_stat_xact_user_tables where relname = 'agentpg_runs'`,
+      );
       // With full pages (fillfactor 100) most of these would move to another page: not HOT.
       // (The counts may include this backend's earlier, not yet flushed, HOT claim.)
       expect(Number(rows[0].n_tup_upd)).toBeGreaterThanOrEqual(40);
@@ -140,9 +156,15 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
   it('catch-up finds the unfinished and finished runs changed since a time, and no others', async () => {
     const session = await newSession();
     const old = await newRun(session, 'old');
-    await db.query(`update agentpg_runs set state_changed_at = now() - interval '1 hour', created_at = now() - interval '1 hour' where id = $1`, [old]);
+    await db.query(
+      `update agentpg_runs set state_changed_at = now() - interval '1 hour', created_at = now() - interval '1 hour' where id = $1`,
+      [old],
+    );
     const oldFinished = await newRun(session, 'old finished');
-    await db.query(`update agentpg_runs set state = 'cancelled', finalized_at = now() - interval '1 hour' where id = $1`, [oldFinished]);
+    await db.query(
+      `update agentpg_runs set state = 'cancelled', finalized_at = now() - interval '1 hour' where id = $1`,
+      [oldFinished],
+    );
     const since = new Date(Date.now() - 60_000);
     const queued = await newRun(session, 'queued');
     const running = await newRun(session, 'running');

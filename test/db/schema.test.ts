@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 
 describe('the agentpg schema, read back from the catalog', () => {
   let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db: testDb }) => {
+    db = testDb;
   });
-  afterAll(async () => db?.drop());
 
   it('has every table of seed 000 plus messages, tool calls and long-running agents', async () => {
     const rows = await db.query<{ table_name: string }>(
@@ -55,10 +55,16 @@ describe('the agentpg schema, read back from the catalog', () => {
   it('refuses unknown run states and terminal states without a finalized_at', async () => {
     const [s] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t', 'u') returning id`);
     await expect(
-      db.query(`insert into agentpg_runs (session_id, agent_name, tenant_id, prompt, state, started_at) values ($1, 'chat', 't', 'p', 'exploded', now())`, [s.id]),
+      db.query(
+        `insert into agentpg_runs (session_id, agent_name, tenant_id, prompt, state, started_at) values ($1, 'chat', 't', 'p', 'exploded', now())`,
+        [s.id],
+      ),
     ).rejects.toThrow(/agentpg_runs_state_check/);
     await expect(
-      db.query(`insert into agentpg_runs (session_id, agent_name, tenant_id, prompt, state, started_at) values ($1, 'chat', 't', 'p', 'completed', now())`, [s.id]),
+      db.query(
+        `insert into agentpg_runs (session_id, agent_name, tenant_id, prompt, state, started_at) values ($1, 'chat', 't', 'p', 'completed', now())`,
+        [s.id],
+      ),
     ).rejects.toThrow(/agentpg_runs_finalized_check/);
     const [ok] = await db.query(
       `insert into agentpg_runs (session_id, agent_name, tenant_id, prompt) values ($1, 'chat', 't', 'p') returning state`,
@@ -70,13 +76,16 @@ describe('the agentpg schema, read back from the catalog', () => {
 
 describe('operator views', () => {
   let db: TestDatabase;
+  // A database of its own: the first describe's rows would show here.
   beforeAll(async () => {
     db = await createTestDatabase();
   });
   afterAll(async () => db?.drop());
 
   it('agentpg_stale_instances and agentpg_stuck_runs find what the cleanup job will act on', async () => {
-    await db.query(`insert into agentpg_instances (id, last_heartbeat_at) values ('fresh', now()), ('stale', now() - interval '5 minutes')`);
+    await db.query(
+      `insert into agentpg_instances (id, last_heartbeat_at) values ('fresh', now()), ('stale', now() - interval '5 minutes')`,
+    );
     const [s] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t', 'u') returning id`);
     await db.query(
       `insert into agentpg_runs (session_id, agent_name, tenant_id, prompt, state, started_at, instance_id)

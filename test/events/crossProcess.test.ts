@@ -1,24 +1,22 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { spawnInstance, type InstanceProcess } from '../fixtures/cluster-spawn.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { until as waitUntil } from '../helpers/until.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { until } from '../helpers/until.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
 const procs: InstanceProcess[] = [];
-beforeAll(async () => {
-  db = await createTestDatabase();
+test.beforeAll(async ({ db: testDb }) => {
+  db = testDb;
   fake = await startFakeAnthropic({ defaultReply: { text: 'done' } });
 });
 afterAll(async () => {
   for (const p of procs) p.kill('SIGKILL');
   await Promise.all(procs.map((p) => p.exited));
   await fake?.close();
-  await db?.drop();
 });
-
-const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 60_000) => waitUntil(fn, timeoutMs, 50);
 
 const LIFECYCLE = ['queued', 'running', 'completed'];
 
@@ -35,9 +33,12 @@ describe('run events across processes', () => {
       spawnInstance(env('ep-sub', 'run_state_changed,resync')),
     ]);
     procs.push(maker, sub);
-    const eventsOf = (runId: string) => sub.lines.filter((l) => l.type === 'event' && l.event.runId === runId).map((l) => l.event);
+    const eventsOf = (runId: string) =>
+      sub.lines.filter((l) => l.type === 'event' && l.event.runId === runId).map((l) => l.event);
     const allCompleted = async (ids: string[]) =>
-      (await db.query(`select count(*)::int as n from agentpg_runs where id = any($1) and state = 'completed'`, [ids]))[0].n === ids.length;
+      (
+        await db.query(`select count(*)::int as n from agentpg_runs where id = any($1) and state = 'completed'`, [ids])
+      )[0].n === ids.length;
 
     // 1. Connected all along: every transition, in order, with the previous state.
     const first: string[] = [];

@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentPG } from '../../src/client.js';
 import type { EventListener } from '../../src/events/listener.js';
 import type { AgentPGEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/logger.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { until as waitUntil } from '../helpers/until.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { until } from '../helpers/until.js';
 
 let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
+test.beforeAll(async ({ db: testDb }) => {
+  db = testDb;
 });
-afterAll(async () => {
-  await db?.drop();
-});
-
-const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 15_000) => waitUntil(fn, timeoutMs, 50);
 
 const makeClient = (instanceId: string) =>
   new AgentPG({
@@ -46,8 +42,12 @@ describe('client.events', () => {
       const b = makeClient('ev-b');
       await b.start();
       await b.stop();
-      await db.query(`insert into agentpg_long_running_agents (id, kind, config) values ('lr-ev', 'watcher', '{"secret":"x"}')`);
-      await db.query(`update agentpg_long_running_agents set owner_instance_id = 'ev-a', epoch = epoch + 1 where id = 'lr-ev'`);
+      await db.query(
+        `insert into agentpg_long_running_agents (id, kind, config) values ('lr-ev', 'watcher', '{"secret":"x"}')`,
+      );
+      await db.query(
+        `update agentpg_long_running_agents set owner_instance_id = 'ev-a', epoch = epoch + 1 where id = 'lr-ev'`,
+      );
       await db.query(`update agentpg_long_running_agents set last_activity_at = now() where id = 'lr-ev'`); // not an ownership change
       await db.query(`update agentpg_long_running_agents set owner_instance_id = null where id = 'lr-ev'`);
 
@@ -57,8 +57,22 @@ describe('client.events', () => {
         { type: 'instance_deregistered', instanceId: 'ev-b', hostname: expect.any(String) },
       ]);
       expect(seen.filter((e) => e.type === 'ownership_changed')).toEqual([
-        { type: 'ownership_changed', agentId: 'lr-ev', kind: 'watcher', ownerInstanceId: 'ev-a', previousOwnerInstanceId: null, epoch: 1 },
-        { type: 'ownership_changed', agentId: 'lr-ev', kind: 'watcher', ownerInstanceId: null, previousOwnerInstanceId: 'ev-a', epoch: 1 },
+        {
+          type: 'ownership_changed',
+          agentId: 'lr-ev',
+          kind: 'watcher',
+          ownerInstanceId: 'ev-a',
+          previousOwnerInstanceId: null,
+          epoch: 1,
+        },
+        {
+          type: 'ownership_changed',
+          agentId: 'lr-ev',
+          kind: 'watcher',
+          ownerInstanceId: null,
+          previousOwnerInstanceId: 'ev-a',
+          epoch: 1,
+        },
       ]);
       expect(JSON.stringify(seen)).not.toContain('secret');
 
@@ -79,7 +93,9 @@ describe('client.events', () => {
     const a = makeClient('ev-d');
     await a.start();
     try {
-      await expect(a.events.subscribe('leader_changed' as never, () => {})).rejects.toThrow(/unknown event type "leader_changed"/);
+      await expect(a.events.subscribe('leader_changed' as never, () => {})).rejects.toThrow(
+        /unknown event type "leader_changed"/,
+      );
     } finally {
       await a.stop();
     }
@@ -97,7 +113,9 @@ describe('client.events', () => {
       await a.events.subscribe('run_state_changed', (e) => runEvents.push(e));
       await a.events.subscribe('resync', (e) => resyncs.push(e));
       await a.events.subscribe('instance_registered', (e) => registered.push(e));
-      const [session] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t1', 'u1') returning id`);
+      const [session] = await db.query(
+        `insert into agentpg_sessions (tenant_id, identifier) values ('t1', 'u1') returning id`,
+      );
       const [run] = await db.query(
         `insert into agentpg_runs (session_id, state, agent_name, tenant_id, prompt) values ($1, 'queued', 'echo', 't1', 'hi') returning id`,
         [session.id],
@@ -116,7 +134,9 @@ describe('client.events', () => {
       expect(resync).toMatchObject({ type: 'resync', reconnects: 1, runsCaughtUp: true });
       expect((resync as { caughtUpRuns: number }).caughtUpRuns).toBeGreaterThanOrEqual(1);
       // Re-read from the table (the last change was within the catch-up window), flagged as such.
-      expect(runEvents).toContainEqual(expect.objectContaining({ runId: run.id, state: 'running', catchUp: true, sessionId: session.id }));
+      expect(runEvents).toContainEqual(
+        expect.objectContaining({ runId: run.id, state: 'running', catchUp: true, sessionId: session.id }),
+      );
       expect(listener.backendPid).not.toBe(pid);
       expect(errors.some((e) => /terminat/i.test(e.message))).toBe(true);
 

@@ -1,27 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClientEvents } from '../../src/events/clientEvents.js';
 import { EventListener } from '../../src/events/listener.js';
 import type { AgentPGEvent } from '../../src/events/types.js';
 import { createLogger } from '../../src/logger.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
-import { until as waitUntil } from '../helpers/until.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import type { TcpProxy } from '../../src/testing/tcpProxy.js';
+import { until } from '../helpers/until.js';
 
 let db: TestDatabase;
 let proxy: TcpProxy;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  proxy = await startTcpProxy(db.url);
+test.beforeAll(async ({ db: testDb, proxy: testProxy }) => {
+  db = testDb;
+  proxy = testProxy;
 });
-afterAll(async () => {
-  await proxy?.close();
-  await db?.drop();
-});
-
-const until = <T>(fn: Parameters<typeof waitUntil<T>>[0], timeoutMs = 15_000) => waitUntil(fn, timeoutMs, 25);
 
 async function newRun(): Promise<string> {
-  const [session] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t1', 'u1') returning id`);
+  const [session] = await db.query(
+    `insert into agentpg_sessions (tenant_id, identifier) values ('t1', 'u1') returning id`,
+  );
   const [run] = await db.query(
     `insert into agentpg_runs (session_id, state, agent_name, tenant_id, prompt) values ($1, 'queued', 'echo', 't1', 'hi') returning id`,
     [session.id],
@@ -32,10 +29,15 @@ async function newRun(): Promise<string> {
 describe('EventListener + ClientEvents', () => {
   it('while the database refuses connections: retries with backoff, then catches up on run changes made meanwhile', async () => {
     const errors: string[] = [];
-    const listener = new EventListener(proxy.urlFor(db.url), createLogger({ level: 'silent' }), (e) => errors.push(String((e as Error).message)), {
-      reconnectInitialDelayMs: 50,
-      reconnectMaxDelayMs: 200,
-    });
+    const listener = new EventListener(
+      proxy.urlFor(db.url),
+      createLogger({ level: 'silent' }),
+      (e) => errors.push(String((e as Error).message)),
+      {
+        reconnectInitialDelayMs: 50,
+        reconnectMaxDelayMs: 200,
+      },
+    );
     const events = new ClientEvents(listener, db.pool, (e) => errors.push(String(e)));
     await listener.start();
     const seen: AgentPGEvent[] = [];
@@ -63,7 +65,13 @@ describe('EventListener + ClientEvents', () => {
       // The run's current state was delivered before the resync signal, flagged as a catch-up.
       const idx = seen.indexOf(resync);
       expect(seen.slice(0, idx)).toContainEqual(
-        expect.objectContaining({ type: 'run_state_changed', runId, state: 'completed', catchUp: true, previousState: null }),
+        expect.objectContaining({
+          type: 'run_state_changed',
+          runId,
+          state: 'completed',
+          catchUp: true,
+          previousState: null,
+        }),
       );
       expect(resync).toMatchObject({ runsCaughtUp: true, reconnects: 1 });
       expect((resync as { since: Date }).since).toBeInstanceOf(Date);
@@ -76,11 +84,16 @@ describe('EventListener + ClientEvents', () => {
 
   it('notices a connection that silently stopped answering (probe timeout) and reconnects', async () => {
     const errors: string[] = [];
-    const listener = new EventListener(proxy.urlFor(db.url), createLogger({ level: 'silent' }), (e) => errors.push(String((e as Error).message)), {
-      probeIntervalMs: 100,
-      probeTimeoutMs: 300,
-      reconnectInitialDelayMs: 50,
-    });
+    const listener = new EventListener(
+      proxy.urlFor(db.url),
+      createLogger({ level: 'silent' }),
+      (e) => errors.push(String((e as Error).message)),
+      {
+        probeIntervalMs: 100,
+        probeTimeoutMs: 300,
+        reconnectInitialDelayMs: 50,
+      },
+    );
     const events = new ClientEvents(listener, db.pool, () => {});
     await listener.start();
     const resyncs: AgentPGEvent[] = [];
@@ -99,7 +112,10 @@ describe('EventListener + ClientEvents', () => {
   });
 
   it('keeps a subscription made while the connection is down and LISTENs it on reconnect', async () => {
-    const listener = new EventListener(proxy.urlFor(db.url), createLogger({ level: 'silent' }), () => {}, { reconnectInitialDelayMs: 50, reconnectMaxDelayMs: 100 });
+    const listener = new EventListener(proxy.urlFor(db.url), createLogger({ level: 'silent' }), () => {}, {
+      reconnectInitialDelayMs: 50,
+      reconnectMaxDelayMs: 100,
+    });
     const events = new ClientEvents(listener, db.pool, () => {});
     await listener.start();
     const seen: AgentPGEvent[] = [];

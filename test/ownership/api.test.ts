@@ -1,16 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AgentPG, NotFoundError, StaleOwnerError } from '../../src/index.js';
 import { ValidationError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { LOCK_NAMESPACE, writeCheckpoint } from '../../src/ownership/index.js';
 import type { LongRunningContext } from '../../src/ownership/types.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { FAST_OWNERSHIP, waitFor } from './helpers.js';
 
 /** Captures log lines (message + fields) for the seed 004 log assertions. */
 function captureLogger(lines: Array<{ msg: string; obj: object }>): Logger {
   const make = (): Logger => {
-    const log = (obj: object | string, msg?: string) => lines.push(typeof obj === 'string' ? { msg: obj, obj: {} } : { msg: msg ?? '', obj });
+    const log = (obj: object | string, msg?: string) =>
+      lines.push(typeof obj === 'string' ? { msg: obj, obj: {} } : { msg: msg ?? '', obj });
     return { debug: log, info: log, warn: log, error: log, child: () => make() };
   };
   return make();
@@ -23,12 +25,14 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
   const seen: Array<{ id: string; epoch: number; checkpoint: unknown; restartCount: number }> = [];
   let failuresLeft = 2;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db: testDb }) => {
+    db = testDb;
     // An agent that exists before any instance starts: restored on start-up. Inserted before any
     // instance seeded the shards, so the trigger creates the default 1024 (ownership.shards: 16
     // below then changes nothing: shards only grow).
-    await db.query(`insert into agentpg_long_running_agents (id, kind, config) values ('pre-1', 'loop', '{"step": 2}')`);
+    await db.query(
+      `insert into agentpg_long_running_agents (id, kind, config) values ('pre-1', 'loop', '{"step": 2}')`,
+    );
     client = new AgentPG({
       databaseUrl: db.url,
       migrate: false,
@@ -39,7 +43,12 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
         {
           kind: 'loop',
           handler: async (ctx: LongRunningContext<{ step?: number }>) => {
-            seen.push({ id: ctx.agentId, epoch: ctx.epoch, checkpoint: ctx.checkpoint, restartCount: ctx.restartCount });
+            seen.push({
+              id: ctx.agentId,
+              epoch: ctx.epoch,
+              checkpoint: ctx.checkpoint,
+              restartCount: ctx.restartCount,
+            });
             let n = (ctx.checkpoint as { n?: number } | null)?.n ?? 0;
             while (!ctx.signal.aborted) {
               n += ctx.config.step ?? 1;
@@ -52,7 +61,12 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
         {
           kind: 'flaky',
           handler: async (ctx) => {
-            seen.push({ id: ctx.agentId, epoch: ctx.epoch, checkpoint: ctx.checkpoint, restartCount: ctx.restartCount });
+            seen.push({
+              id: ctx.agentId,
+              epoch: ctx.epoch,
+              checkpoint: ctx.checkpoint,
+              restartCount: ctx.restartCount,
+            });
             if (failuresLeft-- > 0) throw new Error('boom postgres://user:secret@host/db');
             await new Promise((r) => ctx.signal.addEventListener('abort', r, { once: true }));
           },
@@ -65,7 +79,6 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
 
   afterAll(async () => {
     await client?.stop();
-    await db?.drop();
   });
 
   it('restores agents on start-up with seed 004 log lines', async () => {
@@ -92,7 +105,12 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
     const started = await client.longRunning.start({ id: 'w-1', kind: 'loop', config: { step: 5 } });
     expect(started).toMatchObject({ id: 'w-1', kind: 'loop', active: true, config: { step: 5 } });
     const t0 = Date.now();
-    await waitFor('w-1 running', async () => ((await client.longRunning.get('w-1')).checkpoint as { n?: number } | null)?.n, 5000, 20);
+    await waitFor(
+      'w-1 running',
+      async () => ((await client.longRunning.get('w-1')).checkpoint as { n?: number } | null)?.n,
+      5000,
+      20,
+    );
     expect(Date.now() - t0).toBeLessThan(3000);
 
     await client.longRunning.stop('w-1');
@@ -117,8 +135,13 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
 
   it('a write with an old epoch is rejected with StaleOwnerError', async () => {
     const row = await client.longRunning.get('w-1');
-    await expect(writeCheckpoint(db.pool, 'w-1', row.epoch - 1, { evil: true })).rejects.toBeInstanceOf(StaleOwnerError);
-    await expect(writeCheckpoint(db.pool, 'w-1', row.epoch - 1, { evil: true })).rejects.toMatchObject({ code: 'stale_owner', agentId: 'w-1' });
+    await expect(writeCheckpoint(db.pool, 'w-1', row.epoch - 1, { evil: true })).rejects.toBeInstanceOf(
+      StaleOwnerError,
+    );
+    await expect(writeCheckpoint(db.pool, 'w-1', row.epoch - 1, { evil: true })).rejects.toMatchObject({
+      code: 'stale_owner',
+      agentId: 'w-1',
+    });
     expect((await client.longRunning.get('w-1')).checkpoint).not.toMatchObject({ evil: true });
   });
 
@@ -159,7 +182,8 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
     );
     // The lock budget: one lock per shard whatever the number of agents, <= 256 per session.
     expect(locks).toEqual({ n: 1024, sessions: 4, busiest: 256 });
-    const apps = await db.query(`select distinct application_name from pg_stat_activity where application_name like 'agentpg-lock:%'
+    const apps =
+      await db.query(`select distinct application_name from pg_stat_activity where application_name like 'agentpg-lock:%'
       and datname = current_database()`);
     expect(apps).toEqual([{ application_name: `agentpg-lock:${client.instanceId}` }]);
   });
@@ -169,7 +193,9 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
     await expect(client.longRunning.stop('nope')).rejects.toBeInstanceOf(NotFoundError);
     await expect(client.longRunning.start({ id: 'pre-1', kind: 'flaky' })).rejects.toBeInstanceOf(ValidationError);
     await expect(client.longRunning.start({ kind: '' })).rejects.toBeInstanceOf(ValidationError);
-    await expect(client.longRunning.start({ kind: 'loop', config: [] as unknown as Record<string, unknown> })).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      client.longRunning.start({ kind: 'loop', config: [] as unknown as Record<string, unknown> }),
+    ).rejects.toBeInstanceOf(ValidationError);
     const list = await client.longRunning.list({ kind: 'loop' });
     expect(list.map((a) => a.id).sort()).toEqual(['pre-1', 'w-1']);
   });

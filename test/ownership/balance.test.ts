@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AgentPG } from '../../src/index.js';
 import { LOCK_NAMESPACE } from '../../src/ownership/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { FAST_OWNERSHIP, waitFor } from './helpers.js';
 
 const AGENTS = 10_000;
@@ -53,14 +54,16 @@ describe('10,000 agents across 3 instances', () => {
     return busiest <= 1.2 * mean ? { busiest, mean, rows } : null;
   };
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await db.query(`insert into agentpg_long_running_agents (id, kind) select 'a-' || g, 'idle' from generate_series(1, $1) g`, [AGENTS]);
+  test.beforeAll(async ({ db: testDb }) => {
+    db = testDb;
+    await db.query(
+      `insert into agentpg_long_running_agents (id, kind) select 'a-' || g, 'idle' from generate_series(1, $1) g`,
+      [AGENTS],
+    );
   });
 
   afterAll(async () => {
     for (const c of clients) await c.stop().catch(() => {});
-    await db?.drop();
   });
 
   it('one instance owns all 10,000 with 1024 locks on 4 sessions', async () => {
@@ -78,7 +81,9 @@ describe('10,000 agents across 3 instances', () => {
     expect(locks.reduce((n, l) => n + l.n, 0)).toBe(1024);
     expect(Math.max(...locks.map((l) => l.n))).toBeLessThanOrEqual(256);
     // agents are spread evenly over the shards (round-robin at insert)
-    const [spread] = await db.query(`select min(n)::int as min, max(n)::int as max from (select count(*) as n from agentpg_long_running_agents group by shard) x`);
+    const [spread] = await db.query(
+      `select min(n)::int as min, max(n)::int as max from (select count(*) as n from agentpg_long_running_agents group by shard) x`,
+    );
     expect(spread.max - spread.min).toBeLessThanOrEqual(1);
   });
 
@@ -91,7 +96,9 @@ describe('10,000 agents across 3 instances', () => {
     const r = await waitFor('balanced over a, b, c', () => balancedOver(['inst-a', 'inst-b', 'inst-c']), 60_000, 100);
     console.log(`[ownership] join: balanced in ${Date.now() - t0} ms`, r.rows);
     expect(r.busiest).toBeLessThanOrEqual(1.2 * r.mean);
-    const shards = await db.query<{ n: number }>(`select count(*)::int as n from agentpg_long_running_shards group by owner_instance_id`);
+    const shards = await db.query<{ n: number }>(
+      `select count(*)::int as n from agentpg_long_running_shards group by owner_instance_id`,
+    );
     expect(Math.max(...shards.map((s) => s.n))).toBeLessThanOrEqual(Math.ceil(1024 / 3));
   });
 

@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { StaleOwnerError } from '../../src/index.js';
 import { writeCheckpoint } from '../../src/ownership/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { ACTIVITY_TABLE_SQL, dumpOnFailure, findLogOverlaps, findOverlaps, Instance, waitFor } from './helpers.js';
 
 const AGENTS = 12;
@@ -29,13 +30,24 @@ describe('long-running agents across processes: crash, terminated lock session, 
       ).map((r) => [r.agent_id, r]),
     );
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db: testDb }) => {
+    db = testDb;
     await db.query(ACTIVITY_TABLE_SQL);
     await db.query(`insert into agentpg_long_running_shards (id) select generate_series(0, 15)`);
-    await db.query(`insert into agentpg_long_running_agents (id, kind) select 'c-' || lpad(g::text, 2, '0'), 'counter' from generate_series(1, $1) g`, [AGENTS]);
-    instances.push(...(await Promise.all([Instance.spawn({ id: 'A', databaseUrl: db.url }), Instance.spawn({ id: 'B', databaseUrl: db.url })])));
-    await waitFor('every agent running', async () => (await latest()).size === AGENTS && (await owners()).every((o) => o.owner_instance_id));
+    await db.query(
+      `insert into agentpg_long_running_agents (id, kind) select 'c-' || lpad(g::text, 2, '0'), 'counter' from generate_series(1, $1) g`,
+      [AGENTS],
+    );
+    instances.push(
+      ...(await Promise.all([
+        Instance.spawn({ id: 'A', databaseUrl: db.url }),
+        Instance.spawn({ id: 'B', databaseUrl: db.url }),
+      ])),
+    );
+    await waitFor(
+      'every agent running',
+      async () => (await latest()).size === AGENTS && (await owners()).every((o) => o.owner_instance_id),
+    );
   });
 
   afterEach((ctx) => dumpOnFailure(ctx, instances));
@@ -43,7 +55,6 @@ describe('long-running agents across processes: crash, terminated lock session, 
   afterAll(async () => {
     for (const i of instances) i.kill();
     await Promise.all(instances.map((i) => i.exited));
-    await db?.drop();
   });
 
   it('SIGKILL an owner: its agents run elsewhere within 3 s, checkpoints intact', async () => {
@@ -53,15 +64,24 @@ describe('long-running agents across processes: crash, terminated lock session, 
       const rows = await owners();
       const onA = rows.filter((o) => o.owner_instance_id === 'A');
       const settled = onA.every((o) => a.has('write', (e) => e.ok && e.agent === o.id && e.epoch === Number(o.epoch)));
-      return rows.every((o) => o.owner_instance_id) && onA.length > 0 && onA.length < rows.length && settled ? onA : null;
+      return rows.every((o) => o.owner_instance_id) && onA.length > 0 && onA.length < rows.length && settled
+        ? onA
+        : null;
     });
     const killedAt = Date.now();
     a.kill('SIGKILL');
     await a.exited;
-    const movedAt = await waitFor('A agents writing on B', async () => {
-      const l = await latest();
-      return before.every((o) => l.get(o.id)?.instance_id === 'B' && BigInt(l.get(o.id)!.epoch) > BigInt(o.epoch)) ? Date.now() : 0;
-    }, 10_000, 20);
+    const movedAt = await waitFor(
+      'A agents writing on B',
+      async () => {
+        const l = await latest();
+        return before.every((o) => l.get(o.id)?.instance_id === 'B' && BigInt(l.get(o.id)!.epoch) > BigInt(o.epoch))
+          ? Date.now()
+          : 0;
+      },
+      10_000,
+      20,
+    );
     const elapsed = movedAt - killedAt;
     console.log(`[ownership] SIGKILL -> agents writing on the survivor after ${elapsed} ms`);
     expect(elapsed).toBeLessThan(3000);
@@ -92,7 +112,9 @@ describe('long-running agents across processes: crash, terminated lock session, 
     await db.query(`select pg_terminate_backend($1)`, [victim.lock_pid]);
     // The old ownership stops: every affected handler is aborted as lost.
     await waitFor('handlers aborted as lost', () =>
-      affected.every((a) => b.has('aborted', (e) => e.agent === a.agent_id && e.epoch === Number(a.epoch) && e.reason === 'lost')),
+      affected.every((a) =>
+        b.has('aborted', (e) => e.agent === a.agent_id && e.epoch === Number(a.epoch) && e.reason === 'lost'),
+      ),
     );
     // A new ownership with a higher epoch takes over (here B again: it is the only instance).
     await waitFor('new epochs writing', async () => {
@@ -100,9 +122,13 @@ describe('long-running agents across processes: crash, terminated lock session, 
       return affected.every((a) => BigInt(l.get(a.agent_id)?.epoch ?? 0) > BigInt(a.epoch));
     });
     for (const a of affected) {
-      await expect(writeCheckpoint(db.pool, a.agent_id, Number(a.epoch), { stale: true })).rejects.toBeInstanceOf(StaleOwnerError);
+      await expect(writeCheckpoint(db.pool, a.agent_id, Number(a.epoch), { stale: true })).rejects.toBeInstanceOf(
+        StaleOwnerError,
+      );
     }
-    const rows = await db.query(`select checkpoint from agentpg_long_running_agents where checkpoint @> '{"stale": true}'`);
+    const rows = await db.query(
+      `select checkpoint from agentpg_long_running_agents where checkpoint @> '{"stale": true}'`,
+    );
     expect(rows).toEqual([]);
   });
 
@@ -112,7 +138,9 @@ describe('long-running agents across processes: crash, terminated lock session, 
     instances.push(c);
     // Join: B sheds down to its share (8 of 16 shards) and C takes them.
     await waitFor('B and C share the shards', async () => {
-      const rows = await db.query<{ n: number }>(`select count(*)::int as n from agentpg_long_running_shards group by owner_instance_id having owner_instance_id in ('B', 'C')`);
+      const rows = await db.query<{ n: number }>(
+        `select count(*)::int as n from agentpg_long_running_shards group by owner_instance_id having owner_instance_id in ('B', 'C')`,
+      );
       return rows.length === 2 && rows.every((r) => r.n === 8);
     });
     expect(b.has('aborted', (e) => e.reason === 'rebalance')).toBe(true);
@@ -121,10 +149,17 @@ describe('long-running agents across processes: crash, terminated lock session, 
     expect(onB.length).toBeGreaterThan(0);
     const stopAt = Date.now();
     b.send('stop');
-    const movedAt = await waitFor('B agents writing on C', async () => {
-      const l = await latest();
-      return onB.every((o) => l.get(o.id)?.instance_id === 'C' && BigInt(l.get(o.id)!.epoch) > BigInt(o.epoch)) ? Date.now() : 0;
-    }, 10_000, 10);
+    const movedAt = await waitFor(
+      'B agents writing on C',
+      async () => {
+        const l = await latest();
+        return onB.every((o) => l.get(o.id)?.instance_id === 'C' && BigInt(l.get(o.id)!.epoch) > BigInt(o.epoch))
+          ? Date.now()
+          : 0;
+      },
+      10_000,
+      10,
+    );
     const elapsed = movedAt - stopAt;
     console.log(`[ownership] graceful stop -> agents writing on the other instance after ${elapsed} ms`);
     expect(elapsed).toBeLessThan(5000);
@@ -132,7 +167,16 @@ describe('long-running agents across processes: crash, terminated lock session, 
     const stopped = b.events.find((e) => e.ev === 'stopped')!;
     expect(stopped.metrics.agents_saved_on_shutdown).toBe(onB.length);
     // Graceful: B's handlers saw 'shutdown', and their last writes all landed (none rejected).
-    expect(b.events.filter((e) => e.ev === 'write' && !e.ok && e.stale && onB.some((o) => o.id === e.agent) && e.epoch === Number(onB.find((x) => x.id === e.agent)!.epoch))).toEqual([]);
+    expect(
+      b.events.filter(
+        (e) =>
+          e.ev === 'write' &&
+          !e.ok &&
+          e.stale &&
+          onB.some((o) => o.id === e.agent) &&
+          e.epoch === Number(onB.find((x) => x.id === e.agent)!.epoch),
+      ),
+    ).toEqual([]);
   });
 
   it('no two owners ever overlapped (activity rows and the ownership log)', async () => {

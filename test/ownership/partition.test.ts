@@ -1,7 +1,19 @@
-import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { ACTIVITY_TABLE_SQL, type ChildEvent, dumpOnFailure, findLogOverlaps, findOverlaps, Instance, LEASE_OWNERSHIP, waitFor } from './helpers.js';
+import type { TcpProxy } from '../../src/testing/tcpProxy.js';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import {
+  ACTIVITY_TABLE_SQL,
+  awaitTakeover,
+  dumpOnFailure,
+  expectQueuedWritesFenced,
+  findLogOverlaps,
+  findOverlaps,
+  Instance,
+  LEASE_OWNERSHIP,
+  unansweredWrites,
+  waitFor,
+} from './helpers.js';
 
 const AGENTS = 12;
 
@@ -18,12 +30,15 @@ describe('partition through a freezing TCP proxy (the lease path)', () => {
   let p: Instance;
   let q: Instance;
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db: testDb, proxy: testProxy }) => {
+    db = testDb;
+    proxy = testProxy;
     await db.query(ACTIVITY_TABLE_SQL);
     await db.query(`insert into agentpg_long_running_shards (id) select generate_series(0, 15)`);
-    await db.query(`insert into agentpg_long_running_agents (id, kind) select 'c-' || lpad(g::text, 2, '0'), 'counter' from generate_series(1, $1) g`, [AGENTS]);
-    proxy = await startTcpProxy(db.url);
+    await db.query(
+      `insert into agentpg_long_running_agents (id, kind) select 'c-' || lpad(g::text, 2, '0'), 'counter' from generate_series(1, $1) g`,
+      [AGENTS],
+    );
     [p, q] = await Promise.all([
       Instance.spawn({ id: 'P', databaseUrl: proxy.urlFor(db.url), ownership: LEASE_OWNERSHIP }),
       Instance.spawn({ id: 'Q', databaseUrl: db.url, ownership: LEASE_OWNERSHIP }),
@@ -36,12 +51,13 @@ describe('partition through a freezing TCP proxy (the lease path)', () => {
     p?.kill();
     q?.kill();
     await Promise.all([p?.exited, q?.exited]);
-    await proxy?.close();
-    await db?.drop();
   });
 
   it('the cut-off owner gives up before anyone takes over; its queued writes are all fenced off; no overlap', async () => {
-    const owners = () => db.query<{ id: string; owner_instance_id: string | null; epoch: string }>(`select id, owner_instance_id, epoch from agentpg_long_running_agents`);
+    const owners = () =>
+      db.query<{ id: string; owner_instance_id: string | null; epoch: string }>(
+        `select id, owner_instance_id, epoch from agentpg_long_running_agents`,
+      );
     await waitFor('P and Q both own agents', async () => {
       const rows = await owners();
       return rows.every((r) => r.owner_instance_id) && new Set(rows.map((r) => r.owner_instance_id)).size === 2;
@@ -53,44 +69,42 @@ describe('partition through a freezing TCP proxy (the lease path)', () => {
     proxy.freeze();
 
     // P: the client lease runs out, every handler is aborted as lost.
-    await waitFor('P aborted its handlers', () => onP.every((a) => p.has('aborted', (e) => e.agent === a.id && e.reason === 'lost')), 15_000);
-    // Q: takes over once the server lease ended P's lock sessions.
-    await waitFor('Q writing P agents', () => onP.every((a) => q.has('write', (e) => e.agent === a.id && e.ok && e.epoch > Number(a.epoch))), 15_000);
-
-    const gaveUpAt = Math.max(...p.events.filter((e) => e.ev === 'aborted' && e.reason === 'lost').map((e) => e.t));
-    const tookOverAt = Math.min(...q.events.filter((e) => e.ev === 'started' && onP.some((a) => a.id === e.agent && e.epoch > Number(a.epoch))).map((e) => e.t));
-    console.log(`[ownership] proxy freeze: P gave up after ${gaveUpAt - frozenAt} ms, Q took over after ${tookOverAt - frozenAt} ms`);
+    // P: the client lease runs out, every handler is aborted as lost. Q: takes over once the
+    // server lease ended P's lock sessions.
+    const { gaveUpAt, tookOverAt } = await awaitTakeover(p, q, onP, { giveUpMs: 15_000, takeOverMs: 15_000 });
+    console.log(
+      `[ownership] proxy freeze: P gave up after ${gaveUpAt - frozenAt} ms, Q took over after ${tookOverAt - frozenAt} ms`,
+    );
     // heartbeat + client lease < server lease: the old owner stopped strictly before the new one started.
     expect(gaveUpAt).toBeLessThan(tookOverAt);
     // Postgres never ends a session before its idle_session_timeout (counted from the last heartbeat).
-    expect(tookOverAt - frozenAt).toBeGreaterThanOrEqual(LEASE_OWNERSHIP.serverLeaseMs - LEASE_OWNERSHIP.heartbeatIntervalMs);
+    expect(tookOverAt - frozenAt).toBeGreaterThanOrEqual(
+      LEASE_OWNERSHIP.serverLeaseMs - LEASE_OWNERSHIP.heartbeatIntervalMs,
+    );
 
     // The writes of P's (old) ownerships still unanswered now: in flight when the cut began, or
     // issued during it. Nothing crosses the frozen proxy, so they reach the server after the heal.
-    const outcome = (f: ChildEvent) => p.events.find((e) => e.ev === 'write' && e.agent === f.agent && e.epoch === f.epoch && e.n === f.n);
-    const queued = p.events.filter((e) => e.ev === 'fire' && onP.some((a) => a.id === e.agent && Number(a.epoch) === e.epoch) && !outcome(e));
+    const { outcome, queued } = unansweredWrites(p, onP);
     expect(queued.length).toBeGreaterThan(0);
     const healedAt = Date.now();
     proxy.thaw();
     // Every one of them comes back ...
     await waitFor('queued writes answered', () => queued.every((f) => outcome(f)), 20_000).catch((err) => {
       const missing = queued.filter((f) => !outcome(f));
-      throw new Error(`${err.message}: ${missing.length}/${queued.length} unanswered; P exit ${p.child.exitCode}; stderr ${p.stderr.join('').slice(0, 2000)}`);
+      throw new Error(
+        `${err.message}: ${missing.length}/${queued.length} unanswered; P exit ${p.child.exitCode}; stderr ${p.stderr.join('').slice(0, 2000)}`,
+      );
     });
     // ... and every one that reached the server after the heal was rejected by the fence. (One
     // that the server had committed just before the cut, its reply held by the proxy, comes back
     // ok: its row must predate the heal, and the overlap check below covers it.)
     const results = queued.map((f) => outcome(f)!);
-    for (const r of results.filter((x) => x.ok)) {
-      const [row] = await db.query(`select at from test_activity where agent_id = $1 and epoch = $2 and n = $3`, [r.agent, r.epoch, r.n]);
-      expect(row.at.getTime()).toBeLessThan(healedAt);
-    }
-    const fenced = results.filter((r) => r.stale);
-    expect(fenced.length).toBeGreaterThan(0);
     // The others never reached a commit: their connection was ended by the server while the cut
     // held their transaction open (idle_in_transaction_session_timeout of ctx.fenced).
-    for (const r of results.filter((x) => !x.ok && !x.stale)) expect(r.message).toMatch(/terminat|Connection|timeout|ECONNRESET|EPIPE/i);
-    console.log(`[ownership] ${results.length} writes queued during the cut: ${fenced.length} rejected by the fence, ${results.filter((x) => x.ok).length} committed before the cut, the rest lost with their connection`);
+    const { fenced, committed } = await expectQueuedWritesFenced(results, healedAt, db.query);
+    console.log(
+      `[ownership] ${results.length} writes queued during the cut: ${fenced} rejected by the fence, ${committed} committed before the cut, the rest lost with their connection`,
+    );
 
     // After the heal P rejoins and gets its share back: activity goes on, still without overlap.
     await waitFor('P owns agents again', async () => (await owners()).some((r) => r.owner_instance_id === 'P'), 20_000);

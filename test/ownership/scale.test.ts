@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AgentPG } from '../../src/index.js';
 import type { LongRunningContext } from '../../src/ownership/types.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { FAST_OWNERSHIP, waitFor } from './helpers.js';
 
 /**
@@ -31,7 +32,8 @@ describe('long-running agents: claims split into slices', () => {
         {
           kind: 'idle',
           handler: async (ctx: LongRunningContext) => {
-            if (running.has(ctx.agentId)) doubleRuns.push(`${ctx.agentId} on ${running.get(ctx.agentId)} and ${instanceId}`);
+            if (running.has(ctx.agentId))
+              doubleRuns.push(`${ctx.agentId} on ${running.get(ctx.agentId)} and ${instanceId}`);
             running.set(ctx.agentId, instanceId);
             starts.set(ctx.agentId, (starts.get(ctx.agentId) ?? 0) + 1);
             epochs.set(ctx.agentId, ctx.epoch);
@@ -42,16 +44,17 @@ describe('long-running agents: claims split into slices', () => {
       ],
     });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db: testDb }) => {
+    db = testDb;
     // 64 shards x ~47 agents: 4 claim statements by shard, several handler chunks.
     await db.query(`insert into agentpg_long_running_shards (id) select g from generate_series(0, 63) g`);
-    await db.query(`insert into agentpg_long_running_agents (id, kind) select 'a-' || g, 'idle' from generate_series(1, 3000) g`);
+    await db.query(
+      `insert into agentpg_long_running_agents (id, kind) select 'a-' || g, 'idle' from generate_series(1, 3000) g`,
+    );
   });
 
   afterAll(async () => {
     for (const c of clients) await c.stop().catch(() => {});
-    await db?.drop();
   });
 
   it('start-up claims every agent once, by shard, with the database epoch', async () => {
@@ -69,10 +72,14 @@ describe('long-running agents: claims split into slices', () => {
   });
 
   it('agents inserted without NOTIFY are claimed by id (more than one id slice)', async () => {
-    await db.query(`insert into agentpg_long_running_agents (id, kind) select 'b-' || g, 'idle' from generate_series(1, 2500) g`);
+    await db.query(
+      `insert into agentpg_long_running_agents (id, kind) select 'b-' || g, 'idle' from generate_series(1, 2500) g`,
+    );
     await waitFor('5,500 handlers', () => running.size === 5500 || null);
     expect([...starts.values()].every((n) => n === 1)).toBe(true);
-    const stale = await db.query(`select id from agentpg_long_running_agents where owner_instance_id is distinct from 'scale-a'`);
+    const stale = await db.query(
+      `select id from agentpg_long_running_agents where owner_instance_id is distinct from 'scale-a'`,
+    );
     expect(stale).toEqual([]);
   });
 
@@ -80,7 +87,11 @@ describe('long-running agents: claims split into slices', () => {
     const b = make('scale-b');
     clients.push(b);
     await b.start();
-    await waitFor('a share on scale-b', () => [...running.values()].filter((i) => i === 'scale-b').length > 1000 || null, 30_000);
+    await waitFor(
+      'a share on scale-b',
+      () => [...running.values()].filter((i) => i === 'scale-b').length > 1000 || null,
+      30_000,
+    );
     await waitFor('all 5,500 running again', () => running.size === 5500 || null, 30_000);
     expect(doubleRuns).toEqual([]);
     // The database says the same as the handlers once hand-overs have settled.
@@ -92,7 +103,11 @@ describe('long-running agents: claims split into slices', () => {
         );
         const ok =
           running.size === 5500 &&
-          owners.every((r) => r.owner_instance_id !== null && r.n === [...running.values()].filter((i) => i === r.owner_instance_id).length);
+          owners.every(
+            (r) =>
+              r.owner_instance_id !== null &&
+              r.n === [...running.values()].filter((i) => i === r.owner_instance_id).length,
+          );
         return ok || null;
       },
       30_000,
@@ -111,7 +126,9 @@ describe('long-running agents: claims split into slices', () => {
     await db.query(`update agentpg_long_running_agents set owner_instance_id = null, owned_since = null`);
     await waitFor(
       'every owner mirror set again',
-      async () => (await db.query(`select 1 from agentpg_long_running_agents where owner_instance_id is null limit 1`)).length === 0 || null,
+      async () =>
+        (await db.query(`select 1 from agentpg_long_running_agents where owner_instance_id is null limit 1`)).length ===
+          0 || null,
       30_000,
       200,
     );

@@ -1,27 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineAgent, RunCancelledError, type AgentPG } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, recordRunJobs, startClient, until } from './helpers.js';
+import { test, type FakeAnthropic, type TestDatabase } from '../helpers/fixtures.js';
+import { MODEL, recordRunJobs } from './helpers.js';
+import { untilValue } from '../helpers/until.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
 let a: AgentPG;
 let b: AgentPG;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
+test.beforeAll(async ({ db: d, fake: f, startClient }) => {
+  db = d;
+  fake = f;
   const agents = [defineAgent({ name: 'chat', model: MODEL })];
-  a = await startClient(db, fake, { agents });
-  b = await startClient(db, fake, { agents });
+  a = await startClient({ agents });
+  b = await startClient({ agents });
   await recordRunJobs(db);
-});
-afterAll(async () => {
-  await b?.stop();
-  await a?.stop();
-  await fake?.close();
-  await db?.drop();
 });
 
 describe('cancel', () => {
@@ -31,7 +25,10 @@ describe('cancel', () => {
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'cancel' });
     const runId = await a.agent('chat').enqueue(sessionId, 'take your time');
     await fake.waitForRequests(1, 10_000);
-    const running = await until(() => a.runs.get(runId), (r) => r?.state === 'running');
+    const running = await untilValue(
+      () => a.runs.get(runId),
+      (r) => r?.state === 'running',
+    );
     // Cancel from whichever instance is NOT executing it.
     const other = running!.instanceId === a.instanceId ? b : a;
     const t0 = Date.now();
@@ -41,7 +38,11 @@ describe('cancel', () => {
     expect(run.state).toBe('cancelled');
     expect(run.cancelRequestedAt).toBeInstanceOf(Date);
     expect(elapsed).toBeLessThan(1000);
-    await until(async () => fake.requests[0].aborted, (x) => x === true, 2000);
+    await untilValue(
+      async () => fake.requests[0].aborted,
+      (x) => x === true,
+      2000,
+    );
     expect(fake.stats.aborted).toBe(1);
     // The job went with the run, so the session is not blocked.
     fake.enqueue({ text: 'next' });
@@ -62,7 +63,11 @@ describe('cancel', () => {
     await expect(a.runs.result(second)).rejects.toBeInstanceOf(RunCancelledError);
     expect((await a.runs.wait(first)).state).toBe('completed');
     // Its job left the session's FIFO (deleted), so nothing waits behind it.
-    expect(await db.query(`select state from agentpg_boss.job where id = (select job_id from agentpg_runs where id = $1)`, [second])).toEqual([]);
+    expect(
+      await db.query(`select state from agentpg_boss.job where id = (select job_id from agentpg_runs where id = $1)`, [
+        second,
+      ]),
+    ).toEqual([]);
     expect(fake.requests).toHaveLength(1);
     // Cancelling a finished run changes nothing.
     expect((await a.runs.cancel(first)).state).toBe('completed');
@@ -72,10 +77,12 @@ describe('cancel', () => {
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'trigger' });
     fake.enqueue({ text: 'done' });
     const { run } = await a.agent('chat').run(sessionId, 'hi');
-    await expect(db.query(`update agentpg_runs set state = 'running', finalized_at = null where id = $1`, [run.id])).rejects.toThrow(
-      /illegal run state transition completed -> running/,
+    await expect(
+      db.query(`update agentpg_runs set state = 'running', finalized_at = null where id = $1`, [run.id]),
+    ).rejects.toThrow(/illegal run state transition completed -> running/);
+    await expect(db.query(`update agentpg_runs set state = 'failed' where id = $1`, [run.id])).rejects.toThrow(
+      /illegal/,
     );
-    await expect(db.query(`update agentpg_runs set state = 'failed' where id = $1`, [run.id])).rejects.toThrow(/illegal/);
   });
 });
 
@@ -95,7 +102,9 @@ describe('idempotency', () => {
     expect(runs).toHaveLength(1);
     const jobs = await db.query(`select job_id from test_run_jobs where singleton_key = $1`, [sessionId]);
     expect(jobs).toHaveLength(1);
-    const messages = await db.query(`select id from agentpg_messages where session_id = $1 and role = 'user'`, [sessionId]);
+    const messages = await db.query(`select id from agentpg_messages where session_id = $1 and role = 'user'`, [
+      sessionId,
+    ]);
     expect(messages).toHaveLength(1);
     expect(fake.requests).toHaveLength(1);
     // Another key is another run.

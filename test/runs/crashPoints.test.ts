@@ -19,8 +19,19 @@ import type { RunStepInfo, RunStepName } from '../../src/index.js';
 import { RUN_STEP_NAMES } from '../../src/index.js';
 import { CHARGE_ID, EMAIL_ID, FINAL_TEXT, TURN1_USAGE, TURN2_USAGE } from '../fixtures/runs-crashpoints-defs.js';
 import type { TestDatabase } from '../helpers/db.js';
-import { JOBS, assertValidForApi, calls, effects, jobOf, roles, runRow, withCrashEnv, type CrashEnv } from './crashHarness.js';
-import { until } from './helpers.js';
+import {
+  JOBS,
+  assertValidForApi,
+  calls,
+  effects,
+  jobOf,
+  roles,
+  runRow,
+  withCrashEnv,
+  type CrashEnv,
+} from './crashHarness.js';
+import {} from './helpers.js';
+import { untilValue } from '../helpers/until.js';
 
 type Effect = [tool: 'charge' | 'email', attempt: number, by: 'child' | 'survivor'];
 
@@ -43,7 +54,14 @@ interface CrashPoint {
   callAttempts: { charge: number; email: number };
 }
 
-const FULL_RESUME = ['claimed', 'tool_turn_stored', 'tools_started', `tool_result_stored:${CHARGE_ID}`, `tool_result_stored:${EMAIL_ID}`, 'finalized'];
+const FULL_RESUME = [
+  'claimed',
+  'tool_turn_stored',
+  'tools_started',
+  `tool_result_stored:${CHARGE_ID}`,
+  `tool_result_stored:${EMAIL_ID}`,
+  'finalized',
+];
 const BY_SURVIVOR: Effect[] = [
   ['charge', 1, 'survivor'],
   ['email', 1, 'survivor'],
@@ -89,7 +107,13 @@ const POINTS: CrashPoint[] = [
   {
     at: 'tool_turn_stored',
     async atCrash(db, runId) {
-      expect(await runRow(db, runId)).toMatchObject({ state: 'running', attempts: 1, tool_iterations: 1, input_tokens: 100, output_tokens: 10 });
+      expect(await runRow(db, runId)).toMatchObject({
+        state: 'running',
+        attempts: 1,
+        tool_iterations: 1,
+        input_tokens: 100,
+        output_tokens: 10,
+      });
       expect(await roles(db, runId)).toEqual(['user', 'assistant']);
       expect(await calls(db, runId)).toEqual([
         { tool_use_id: CHARGE_ID, state: 'pending', attempts: 0 },
@@ -198,8 +222,10 @@ async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv,
   const t2 = Date.now();
   const run = await survivor.runs.wait(runId, { timeoutMs: 90_000 });
   // Timing is not asserted (shared machine); logged for the record.
-  console.log(`[crash points] ${point.title ?? point.at}: child ${t1 - t0} ms, survivor start ${t2 - t1} ms, resume ${Date.now() - t2} ms`);
-  await until(
+  console.log(
+    `[crash points] ${point.title ?? point.at}: child ${t1 - t0} ms, survivor start ${t2 - t1} ms, resume ${Date.now() - t2} ms`,
+  );
+  await untilValue(
     async () => (await survivor.health()).inFlightRuns,
     (n) => n === 0,
   );
@@ -214,10 +240,16 @@ async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv,
     outputTokens: TURN1_USAGE.output_tokens + TURN2_USAGE.output_tokens,
     errorType: null,
   });
-  const stored = await db.query(`select role, content, input_tokens, output_tokens from agentpg_messages where run_id = $1 order by seq`, [runId]);
+  const stored = await db.query(
+    `select role, content, input_tokens, output_tokens from agentpg_messages where run_id = $1 order by seq`,
+    [runId],
+  );
   expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
   assertValidForApi(stored);
-  expect(stored[1].content.filter((b: any) => b.type === 'tool_use').map((b: any) => b.id)).toEqual([CHARGE_ID, EMAIL_ID]);
+  expect(stored[1].content.filter((b: any) => b.type === 'tool_use').map((b: any) => b.id)).toEqual([
+    CHARGE_ID,
+    EMAIL_ID,
+  ]);
   expect(stored[2].content).toEqual([
     { type: 'tool_result', tool_use_id: CHARGE_ID, content: 'charged 42' },
     { type: 'tool_result', tool_use_id: EMAIL_ID, content: 'sent to a@example.com' },
@@ -241,7 +273,7 @@ async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv,
   // The model: two calls in all (no crash point lies between a call and its storage), each with a
   // transcript the API accepts.
   expect(fake.requests).toHaveLength(2);
-  for (const r of fake.requests) assertValidForApi(r.body.messages as any);
+  for (const r of fake.requests) assertValidForApi(r.body.messages);
 
   // pg-boss: the run's job went with its final transaction; nothing of the queue is left (no job
   // active, retrying or failed).
@@ -257,9 +289,14 @@ async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv,
   // iteration: the run's tool_iterations, 1 once the tool turn is stored (before the crash or after).
   const claimIteration = rank(point.at) >= rank('tool_turn_stored') ? 1 : 0;
   for (const x of steps) {
-    expect(x).toMatchObject({ runId, attempt: point.runAttempts, iteration: x.step === 'claimed' ? claimIteration : 1 });
+    expect(x).toMatchObject({
+      runId,
+      attempt: point.runAttempts,
+      iteration: x.step === 'claimed' ? claimIteration : 1,
+    });
   }
-  if (point.resumeSteps.includes('finalized')) expect(steps.at(-1)).toMatchObject({ step: 'finalized', state: 'completed' });
+  if (point.resumeSteps.includes('finalized'))
+    expect(steps.at(-1)).toMatchObject({ step: 'finalized', state: 'completed' });
 }
 
 function rank(step: string): number {
@@ -269,7 +306,26 @@ function rank(step: string): number {
 describe.concurrent('a crash right after each durable step of a run', () => {
   it('covers every step name', () => {
     const covered = new Set(POINTS.map((p) => p.at.split(':')[0]));
-    expect([...covered].sort()).toEqual([...RUN_STEP_NAMES].sort());
+    // `awaiting_input` happens only in a run whose tool needs approval (not this matrix's run); the
+    // execution ends at its commit. Crashes at it and just before it are the 'needs approval' tests below.
+    // `compacted` happens only in a session past its agent's compaction trigger: the crashes around it
+    // are test/runs/compactionCrash.test.ts. `children_started` happens only in a run that calls
+    // agents: test/runs/childRunCrash.test.ts. `input_requested` only in a run whose tool asks the
+    // user: the 'asks the user' test below. `rate_limit_deferred` only in a run waiting for model
+    // capacity: test/ratelimit/deferral.test.ts. `batch_requested` only in a batch-mode run:
+    // test/batch/batchCrash.test.ts.
+    const steps = RUN_STEP_NAMES.filter(
+      (s) =>
+        ![
+          'awaiting_input',
+          'compacted',
+          'children_started',
+          'input_requested',
+          'rate_limit_deferred',
+          'batch_requested',
+        ].includes(s),
+    );
+    expect([...covered].sort()).toEqual([...steps].sort());
   });
 
   for (const point of POINTS) {
@@ -277,68 +333,165 @@ describe.concurrent('a crash right after each durable step of a run', () => {
     it(title, () => withCrashEnv((env) => crashAndResume(env, point)), 240_000);
   }
 
-  it('a run resumed mid-turn with a cancel pending ends cancelled, every tool_use answered, no tool executed', () =>
-    withCrashEnv(async ({ db, fake, startChild, startSurvivor }) => {
-      const child = startChild('child', 'tool_turn_stored');
-      const [, , runId] = await child.line(CRASH_LINE);
-      await child.exited;
-      // Cancelled while its instance was dead (no one to notify): the next claim sees it.
-      await db.query(`update agentpg_runs set cancel_requested_at = now() where id = $1`, [runId]);
-      const survivor = await startSurvivor();
-      const run = await survivor.runs.wait(runId, { timeoutMs: 90_000 });
-      expect(run).toMatchObject({ state: 'cancelled', attempts: 2, inputTokens: TURN1_USAGE.input_tokens, outputTokens: TURN1_USAGE.output_tokens });
-      const stored = await db.query(`select role, content from agentpg_messages where run_id = $1 order by seq`, [runId]);
-      expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
-      assertValidForApi(stored);
-      expect(stored[2].content.map((b: any) => [b.tool_use_id, b.is_error])).toEqual([
-        [CHARGE_ID, true],
-        [EMAIL_ID, true],
-      ]);
-      expect((await calls(db, runId)).map((c) => c.state)).toEqual(['failed', 'failed']);
-      expect(await effects(db)).toEqual([]);
-      expect(fake.requests).toHaveLength(1);
-      expect(await jobOf(db, runId)).toBeUndefined(); // deleted with the run's final transaction
-    }), 240_000);
+  it(
+    'a run resumed mid-turn with a cancel pending ends cancelled, every tool_use answered, no tool executed',
+    () =>
+      withCrashEnv(async ({ db, fake, startChild, startSurvivor }) => {
+        const child = startChild('child', 'tool_turn_stored');
+        const [, , runId] = await child.line(CRASH_LINE);
+        await child.exited;
+        // Cancelled while its instance was dead (no one to notify): the next claim sees it.
+        await db.query(`update agentpg_runs set cancel_requested_at = now() where id = $1`, [runId]);
+        const survivor = await startSurvivor();
+        const run = await survivor.runs.wait(runId, { timeoutMs: 90_000 });
+        expect(run).toMatchObject({
+          state: 'cancelled',
+          attempts: 2,
+          inputTokens: TURN1_USAGE.input_tokens,
+          outputTokens: TURN1_USAGE.output_tokens,
+        });
+        const stored = await db.query(`select role, content from agentpg_messages where run_id = $1 order by seq`, [
+          runId,
+        ]);
+        expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+        assertValidForApi(stored);
+        expect(stored[2].content.map((b: any) => [b.tool_use_id, b.is_error])).toEqual([
+          [CHARGE_ID, true],
+          [EMAIL_ID, true],
+        ]);
+        expect((await calls(db, runId)).map((c) => c.state)).toEqual(['failed', 'failed']);
+        expect(await effects(db)).toEqual([]);
+        expect(fake.requests).toHaveLength(1);
+        expect(await jobOf(db, runId)).toBeUndefined(); // deleted with the run's final transaction
+      }),
+    240_000,
+  );
 
-  it('a crash inside the enqueue transaction leaves nothing: no run, no job', () =>
-    withCrashEnv(async ({ db, startChild }) => {
-      const child = startChild('child-enqueue', 'enqueue_held');
-      await child.line(/^READY$/);
-      // Hold pg-boss's job table: the enqueue transaction inserts its run row, then waits to insert
-      // the job, uncommitted, while the process is killed.
-      const locker = new pg.Client({ connectionString: db.url });
-      await locker.connect();
-      try {
-        await locker.query('begin');
-        await locker.query(`lock table ${JOBS} in share mode`);
-        child.proc.stdin!.write('go\n');
-        const pid = await until(
-          async () =>
-            (
-              await db.query(
-                `select a.pid from pg_stat_activity a
+  for (const at of ['tool_turn_stored', 'awaiting_input']) {
+    it(
+      `a charge that needs approval, crash at ${at}: the run waits holding no job slot, a decision resumes it elsewhere, the charge runs once`,
+      () =>
+        withCrashEnv(async (env) => {
+          const { db } = env;
+          const child = env.startChild('child', at, { CHARGE_NEEDS_APPROVAL: '1' });
+          const [, , runId] = await child.line(CRASH_LINE);
+          await child.exited;
+          expect(await calls(db, runId)).toEqual([
+            { tool_use_id: CHARGE_ID, state: 'pending', attempts: 0 },
+            { tool_use_id: EMAIL_ID, state: 'pending', attempts: 0 },
+          ]);
+          if (at === 'awaiting_input') {
+            expect(await runRow(db, runId)).toMatchObject({ state: 'awaiting_input', attempts: 1 });
+            expect(await jobOf(db, runId)).toBe('retry'); // set aside: holds the session, no worker
+          }
+          const survivor = await env.startSurvivor();
+          // Crashed before suspending: the survivor claims the run and suspends it itself.
+          await untilValue(
+            async () => (await runRow(db, runId)).state,
+            (s) => s === 'awaiting_input',
+            90_000,
+          );
+          expect(await effects(db)).toEqual([]);
+          // The decision, recorded with plain SQL: it re-queues the run in the same statement.
+          await db.query(`select agentpg_decide_tool_call($1, $2, 'approve', 'ops')`, [runId, CHARGE_ID]);
+          const run = await survivor.runs.wait(runId, { timeoutMs: 90_000 });
+          expect(run).toMatchObject({ state: 'completed', responseText: FINAL_TEXT, toolIterations: 1 });
+          expect((await effects(db)).map((e: any[]) => [e[0], e[1], e[2]])).toEqual([
+            ['charge', 1, 'survivor'],
+            ['email', 1, 'survivor'],
+          ]);
+          const stored = await db.query(`select role, content from agentpg_messages where run_id = $1 order by seq`, [
+            runId,
+          ]);
+          assertValidForApi(stored);
+          expect(await jobOf(db, runId)).toBeUndefined();
+        }),
+      240_000,
+    );
+  }
+
+  it(
+    'an email that asks the user, crash at input_requested: the survivor suspends the run, the answer is the result, no tool runs again',
+    () =>
+      withCrashEnv(async (env) => {
+        const { db } = env;
+        const child = env.startChild('child', `input_requested:${EMAIL_ID}`, { EMAIL_ASKS: '1' });
+        const [, , runId] = await child.line(CRASH_LINE);
+        await child.exited;
+        // Durable at the kill: charge's result, email's question; the run not suspended yet.
+        expect(await calls(db, runId)).toEqual([
+          { tool_use_id: CHARGE_ID, state: 'succeeded', attempts: 1 },
+          { tool_use_id: EMAIL_ID, state: 'awaiting_input', attempts: 1 },
+        ]);
+        expect(await runRow(db, runId)).toMatchObject({ state: 'running', attempts: 1 });
+        const survivor = await env.startSurvivor();
+        await untilValue(
+          async () => (await runRow(db, runId)).state,
+          (s) => s === 'awaiting_input',
+          90_000,
+        );
+        await db.query(`select agentpg_answer_input($1, $2, 'yes, a@example.com', 'ops')`, [runId, EMAIL_ID]);
+        const run = await survivor.runs.wait(runId, { timeoutMs: 90_000 });
+        expect(run).toMatchObject({ state: 'completed', responseText: FINAL_TEXT, toolIterations: 1 });
+        // Each side effect once, by the child: neither tool ran again on the survivor.
+        expect((await effects(db)).map((e: any[]) => [e[0], e[1], e[2]])).toEqual([
+          ['charge', 1, 'child'],
+          ['email', 1, 'child'],
+        ]);
+        const stored = await db.query(`select role, content from agentpg_messages where run_id = $1 order by seq`, [
+          runId,
+        ]);
+        assertValidForApi(stored);
+        const results = stored.at(-2)!.content.filter((b: any) => b.type === 'tool_result');
+        expect(results.find((b: any) => b.tool_use_id === EMAIL_ID)).toMatchObject({ content: 'yes, a@example.com' });
+        expect(await jobOf(db, runId)).toBeUndefined();
+      }),
+    240_000,
+  );
+
+  it(
+    'a crash inside the enqueue transaction leaves nothing: no run, no job',
+    () =>
+      withCrashEnv(async ({ db, startChild }) => {
+        const child = startChild('child-enqueue', 'enqueue_held');
+        await child.line(/^READY$/);
+        // Hold pg-boss's job table: the enqueue transaction inserts its run row, then waits to insert
+        // the job, uncommitted, while the process is killed.
+        const locker = new pg.Client({ connectionString: db.url });
+        await locker.connect();
+        try {
+          await locker.query('begin');
+          await locker.query(`lock table ${JOBS} in share mode`);
+          child.proc.stdin!.write('go\n');
+          const pid = await untilValue(
+            async () =>
+              (
+                await db.query(
+                  `select a.pid from pg_stat_activity a
                   where a.application_name = 'agentpg:child-enqueue' and a.wait_event_type = 'Lock'
                     and exists (select 1 from pg_locks l join pg_class c on c.oid = l.relation
                                  where l.pid = a.pid and l.granted and c.relname = 'agentpg_runs' and l.mode = 'RowExclusiveLock')`,
-              )
-            )[0]?.pid as number | undefined,
-          (p) => p !== undefined,
-        );
-        expect(await db.query(`select id from agentpg_runs`)).toEqual([]); // written, not committed
-        child.proc.kill('SIGKILL');
-        expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
-        await locker.query('rollback');
-        // The orphaned backend finishes its statement, finds its client gone and rolls back.
-        await until(
-          async () => (await db.query(`select 1 from pg_stat_activity where pid = $1`, [pid])).length,
-          (n) => n === 0,
-        );
-      } finally {
-        await locker.end().catch(() => {});
-      }
-      expect(await db.query(`select id from agentpg_runs`)).toEqual([]);
-      expect(await db.query(`select id from agentpg_messages`)).toEqual([]);
-      expect(await db.query(`select id from ${JOBS} where name = 'agentpg_runs'`)).toEqual([]);
-      expect(child.lines.some((l) => l.startsWith('CRASH') || l.startsWith('NO_CRASH'))).toBe(false);
-    }), 240_000);
+                )
+              )[0]?.pid as number | undefined,
+            (p) => p !== undefined,
+          );
+          expect(await db.query(`select id from agentpg_runs`)).toEqual([]); // written, not committed
+          child.proc.kill('SIGKILL');
+          expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+          await locker.query('rollback');
+          // The orphaned backend finishes its statement, finds its client gone and rolls back.
+          await untilValue(
+            async () => (await db.query(`select 1 from pg_stat_activity where pid = $1`, [pid])).length,
+            (n) => n === 0,
+          );
+        } finally {
+          await locker.end().catch(() => {});
+        }
+        expect(await db.query(`select id from agentpg_runs`)).toEqual([]);
+        expect(await db.query(`select id from agentpg_messages`)).toEqual([]);
+        expect(await db.query(`select id from ${JOBS} where name = 'agentpg_runs'`)).toEqual([]);
+        expect(child.lines.some((l) => l.startsWith('CRASH') || l.startsWith('NO_CRASH'))).toBe(false);
+      }),
+    240_000,
+  );
 });

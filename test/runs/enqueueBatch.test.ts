@@ -1,9 +1,11 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineAgent, NotFoundError, type AgentPG } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, recordRunJobs, startClient, until } from './helpers.js';
+import { type FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { MODEL, recordRunJobs } from './helpers.js';
+import { untilValue } from '../helpers/until.js';
 
 // Group commit of enqueues (src/runs/enqueueBatcher.ts): concurrent calls share transactions, and
 // each call still behaves as if it had its own.
@@ -13,23 +15,21 @@ let fake: FakeAnthropic;
 let a: AgentPG;
 let b: AgentPG;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
+test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
+  db = testDb;
+  fake = testFake;
   const agents = [defineAgent({ name: 'chat', model: MODEL })];
-  a = await startClient(db, fake, { agents });
-  b = await startClient(db, fake, { agents });
+  a = await startClient({ agents });
+  b = await startClient({ agents });
   await recordRunJobs(db);
-});
-afterAll(async () => {
-  await b?.stop();
-  await a?.stop();
-  await fake?.close();
-  await db?.drop();
 });
 
 async function newSessions(client: AgentPG, n: number, tag: string): Promise<string[]> {
-  return await Promise.all(Array.from({ length: n }, (_, i) => client.agent('chat').newSession({ tenantId: `t-${tag}`, identifier: `${tag}-${i}` })));
+  return await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      client.agent('chat').newSession({ tenantId: `t-${tag}`, identifier: `${tag}-${i}` }),
+    ),
+  );
 }
 
 describe('enqueue group commit', () => {
@@ -59,7 +59,10 @@ describe('enqueue group commit', () => {
     expect(rows).toHaveLength(200);
     // Every run had its job, keyed by its session (the FIFO key), and no run had two.
     expect(rows.every((r) => r.job_session === r.session_id)).toBe(true);
-    const [{ jobs }] = await db.query(`select count(*)::int as jobs from test_run_jobs where run_id = any($1::uuid[])`, [ids]);
+    const [{ jobs }] = await db.query(
+      `select count(*)::int as jobs from test_run_jobs where run_id = any($1::uuid[])`,
+      [ids],
+    );
     expect(jobs).toBe(200);
     // Each session's runs started in the order their enqueue calls returned.
     for (const s of sessions) expect(rows.filter((r) => r.session_id === s).map((r) => r.id)).toEqual(returned.get(s));
@@ -103,7 +106,10 @@ describe('enqueue group commit', () => {
     const runs = await Promise.all(ids.map((id) => a.runs.wait(id, { timeoutMs: 30_000 })));
     expect(runs.every((r) => r.state === 'completed')).toBe(true);
     // Nothing of the failed calls was stored: 8 + 1 runs, one job each.
-    const stored = await db.query(`select r.id from agentpg_runs r join test_run_jobs j on j.job_id = r.job_id where r.session_id = any($1::uuid[])`, [sessions]);
+    const stored = await db.query(
+      `select r.id from agentpg_runs r join test_run_jobs j on j.job_id = r.job_id where r.session_id = any($1::uuid[])`,
+      [sessions],
+    );
     expect(stored).toHaveLength(9);
   });
 
@@ -111,7 +117,8 @@ describe('enqueue group commit', () => {
     fake.reset();
     const sessions = await newSessions(a, 20, 'two-clients');
     const deadlocks = async () =>
-      (await db.query(`select deadlocks::int as n from pg_stat_database where datname = current_database()`))[0].n as number;
+      (await db.query(`select deadlocks::int as n from pg_stat_database where datname = current_database()`))[0]
+        .n as number;
     const before = await deadlocks();
     // Hold one session's enqueue lock, so both clients' batches lock part of their sessions and
     // then wait: locking in the order of each batch (client a s0..s19, client b s19..s0) would
@@ -120,13 +127,16 @@ describe('enqueue group commit', () => {
     await holder.connect();
     try {
       await holder.query('begin');
-      await holder.query(`select pg_advisory_xact_lock(hashtextextended('agentpg_session:' || $1::text, 0))`, [sessions[10]]);
+      await holder.query(`select pg_advisory_xact_lock(hashtextextended('agentpg_session:' || $1::text, 0))`, [
+        sessions[10],
+      ]);
       const calls = [
         ...sessions.map((s, i) => a.agent('chat').enqueue(s, `a ${i}`)),
         ...[...sessions].reverse().map((s, i) => b.agent('chat').enqueue(s, `b ${i}`)),
       ];
-      await until(
-        () => db.query(`select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory'`),
+      await untilValue(
+        () =>
+          db.query(`select pid from pg_stat_activity where datname = current_database() and wait_event = 'advisory'`),
         (rows) => rows.length >= 2,
       );
       await holder.query('commit');

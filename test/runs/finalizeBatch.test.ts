@@ -1,9 +1,11 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { defineAgent, type AgentPG, type RunStepHook } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient, until } from './helpers.js';
+import type { FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { MODEL } from './helpers.js';
+import { untilValue } from '../helpers/until.js';
 
 // Group commit of run ends (src/runs/finalizer.ts). Deterministic batching: a "pacer" run answers
 // at once and its finalize transaction is held on a row lock the test takes on the pacer's run, so
@@ -20,18 +22,28 @@ const notified: Array<{ channel: string; runId: string; state?: string }> = [];
 
 const promptOf = (body: any): string => body.messages[0].content[0].text;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic({
-    responder: (req) => {
-      const prompt = promptOf(req.body);
-      if (prompt.startsWith('pacer')) return { text: 'first', latencyMs: 0 };
-      // A NUL character is refused by Postgres (text and jsonb): the transaction that stores it fails.
-      if (prompt.startsWith('poison')) return { text: 'bad \u0000 answer', latencyMs: 800 };
-      return { text: `answer to ${prompt}`, latencyMs: 800 };
-    },
+test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
+  db = testDb;
+  fake = testFake;
+  fake.setResponder((req) => {
+    const prompt = promptOf(req.body);
+    if (prompt.startsWith('pacer')) return { text: 'first', latencyMs: 0 };
+    // The trigger below refuses this answer: the transaction that stores it fails.
+    if (prompt.startsWith('poison')) return { text: 'poisoned answer', latencyMs: 800 };
+    return { text: `answer to ${prompt}`, latencyMs: 800 };
   });
-  client = await startClient(db, fake, {
+  // Output agentpg stores safely (NUL is replaced) can no longer fail a statement, so a trigger
+  // refuses this one message (a permanent error class: the run fails once instead of retrying).
+  await db.query(`create function test_refuse_poison() returns trigger language plpgsql as $$
+    begin
+      if new.content::text like '%poisoned answer%' then
+        raise exception 'test: refused poisoned answer' using errcode = '22023';
+      end if;
+      return new;
+    end $$`);
+  await db.query(`create trigger test_refuse_poison before insert on agentpg_messages
+    for each row execute function test_refuse_poison()`);
+  client = await startClient({
     agents: [defineAgent({ name: 'chat', model: MODEL, maxTokens: 64 })],
     runConcurrency: 200,
     onRunStep: (step, info) => hook(step, info),
@@ -41,16 +53,17 @@ beforeAll(async () => {
   await listener.connect();
   listener.on('notification', (n) => {
     const p = JSON.parse(n.payload!);
-    notified.push(n.channel === 'agentpg_run_stream' ? { channel: 'stream', runId: p.r } : { channel: 'state', runId: p.run_id, state: p.state });
+    notified.push(
+      n.channel === 'agentpg_run_stream'
+        ? { channel: 'stream', runId: p.r }
+        : { channel: 'state', runId: p.run_id, state: p.state },
+    );
   });
   await listener.query('listen agentpg_run_stream');
   await listener.query('listen agentpg_run_state_changed');
 });
 afterAll(async () => {
   await listener?.end();
-  await client?.stop();
-  await fake?.close();
-  await db?.drop();
 });
 
 /**
@@ -59,7 +72,11 @@ afterAll(async () => {
  * ids and a release that waits until every answer was sent, gives the executions a moment to
  * queue their finalize, and commits the lock.
  */
-async function withHeldPacer(tag: string, prompts: string[], onClaimed: (runId: string, prompt: string) => Promise<void> = async () => {}) {
+async function withHeldPacer(
+  tag: string,
+  prompts: string[],
+  onClaimed: (runId: string, prompt: string) => Promise<void> = async () => {},
+) {
   const agent = client.agent('chat');
   const locker = await db.pool.connect();
   const promptByRun = new Map<string, string>();
@@ -84,10 +101,14 @@ async function withHeldPacer(tag: string, prompts: string[], onClaimed: (runId: 
   };
   const sentBefore = fake.stats.completed;
   const pacerId = await enqueue(`pacer-${tag}`);
-  await until(async () => locked !== null, Boolean);
+  await untilValue(async () => locked !== null, Boolean);
   const ids = await Promise.all(prompts.map(enqueue));
   const release = async () => {
-    await until(async () => fake.stats.completed - sentBefore, (n) => n >= prompts.length + 1, 30_000);
+    await untilValue(
+      async () => fake.stats.completed - sentBefore,
+      (n) => n >= prompts.length + 1,
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     await locker.query('commit');
     locker.release();
@@ -111,18 +132,34 @@ describe('group commit of run ends', () => {
     const lostId = ids[42];
     const others = ids.filter((id) => id !== lostId);
     await release();
-    await until(() => db.query(`select count(*)::int as n from agentpg_runs where id = any($1) and state = 'completed'`, [others]), (r) => r[0].n === 99);
-    await until(async () => finalized.length, (n) => n >= 100);
+    await untilValue(
+      () =>
+        db.query(`select count(*)::int as n from agentpg_runs where id = any($1) and state = 'completed'`, [others]),
+      (r) => r[0].n === 99,
+    );
+    await untilValue(
+      async () => finalized.length,
+      (n) => n >= 100,
+    );
 
     // All 99 ended by the one transaction that followed the pacer's: the rows share their xmin.
-    const [{ txs }] = await db.query(`select count(distinct xmin::text)::int as txs from agentpg_runs where id = any($1)`, [others]);
+    const [{ txs }] = await db.query(
+      `select count(distinct xmin::text)::int as txs from agentpg_runs where id = any($1)`,
+      [others],
+    );
     expect(txs).toBeLessThanOrEqual(2);
     const [pacer] = await db.query(`select state, xmin::text from agentpg_runs where id = $1`, [pacerId]);
     expect(pacer.state).toBe('completed');
-    const answers = await db.query(`select run_id, content from agentpg_messages where run_id = any($1) and role = 'assistant'`, [others]);
+    const answers = await db.query(
+      `select run_id, content from agentpg_messages where run_id = any($1) and role = 'assistant'`,
+      [others],
+    );
     expect(answers).toHaveLength(99);
     // Their jobs went with them (deleted in that transaction).
-    const jobs = await db.query(`select state from agentpg_boss.job where id in (select job_id from agentpg_runs where id = any($1))`, [others]);
+    const jobs = await db.query(
+      `select state from agentpg_boss.job where id in (select job_id from agentpg_runs where id = any($1))`,
+      [others],
+    );
     expect(jobs).toEqual([]);
 
     // The run whose claim was lost: nothing of its end was written, its job is left alone.
@@ -130,10 +167,15 @@ describe('group commit of run ends', () => {
     expect(lost).toEqual({ state: 'running', attempts: 2 });
     const lostMessages = await db.query(`select role from agentpg_messages where run_id = $1`, [lostId]);
     expect(lostMessages.map((m) => m.role)).toEqual(['user']);
-    const [lostJob] = await db.query(`select j.state from agentpg_boss.job j join agentpg_runs r on r.job_id = j.id where r.id = $1`, [lostId]);
+    const [lostJob] = await db.query(
+      `select j.state from agentpg_boss.job j join agentpg_runs r on r.job_id = j.id where r.id = $1`,
+      [lostId],
+    );
     expect(lostJob.state).toBe('active');
     expect(finalized).not.toContain(lostId);
-    expect(notified.filter((n) => n.runId === lostId && (n.channel === 'stream' || n.state === 'completed'))).toEqual([]);
+    expect(notified.filter((n) => n.runId === lostId && (n.channel === 'stream' || n.state === 'completed'))).toEqual(
+      [],
+    );
 
     // Each run's last stream events arrive before its final state (sent by the same transaction).
     for (const id of others) {
@@ -150,14 +192,26 @@ describe('group commit of run ends', () => {
     const { ids, release } = await withHeldPacer('b', prompts);
     const good = ids.slice(0, 5);
     await release();
-    await until(() => db.query(`select count(*)::int as n from agentpg_runs where id = any($1) and state = 'completed'`, [good]), (r) => r[0].n === 5);
+    await untilValue(
+      () => db.query(`select count(*)::int as n from agentpg_runs where id = any($1) and state = 'completed'`, [good]),
+      (r) => r[0].n === 5,
+    );
     // One transaction each: the shared one failed as a whole and was not reused.
-    const [{ txs }] = await db.query(`select count(distinct xmin::text)::int as txs from agentpg_runs where id = any($1)`, [good]);
+    const [{ txs }] = await db.query(
+      `select count(distinct xmin::text)::int as txs from agentpg_runs where id = any($1)`,
+      [good],
+    );
     expect(txs).toBe(5);
-    const [poison] = await db.query(`select state from agentpg_runs where id = $1`, [ids[5]]);
-    expect(poison.state).not.toBe('completed');
-    const stored = await db.query(`select count(*)::int as n from agentpg_messages where run_id = $1 and role = 'assistant'`, [ids[5]]);
+    // A permanent storage error: the run fails once (no retry loop), typed.
+    const [poison] = await untilValue(
+      () => db.query(`select state, error_type from agentpg_runs where id = $1`, [ids[5]]),
+      (r) => r[0].state === 'failed',
+    );
+    expect(poison.error_type).toBe('storage_error');
+    const stored = await db.query(
+      `select count(*)::int as n from agentpg_messages where run_id = $1 and role = 'assistant'`,
+      [ids[5]],
+    );
     expect(stored[0].n).toBe(0);
-    expect(errors.length).toBeGreaterThan(0);
   }, 60_000);
 });

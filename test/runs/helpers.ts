@@ -5,7 +5,11 @@ import type { TestDatabase } from '../helpers/db.js';
 export const MODEL = 'claude-fake-model';
 
 /** A started client against the test database and the fake API, with test-friendly timings. */
-export async function startClient(db: TestDatabase, fake: FakeAnthropic, config: Partial<AgentPGConfig> = {}): Promise<AgentPG> {
+export async function startClient(
+  db: TestDatabase,
+  fake: FakeAnthropic,
+  config: Partial<AgentPGConfig> = {},
+): Promise<AgentPG> {
   const client = new AgentPG({
     databaseUrl: db.url,
     anthropic: { apiKey: 'sk-ant-test-secret-key-123', baseURL: fake.url },
@@ -15,17 +19,6 @@ export async function startClient(db: TestDatabase, fake: FakeAnthropic, config:
   });
   await client.start();
   return client;
-}
-
-/** Resolves when `predicate` holds, polling a query (test scaffolding only). */
-export async function until<T>(fn: () => Promise<T>, predicate: (v: T) => boolean, timeoutMs = 20_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (predicate(v)) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms (last value: ${JSON.stringify(v)})`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 /** Every tool_use in the stored transcript is answered by a tool_result in the next message. */
@@ -38,10 +31,12 @@ export function assertValidTranscript(messages: Array<{ role: string; content: a
     const next = messages[i + 1];
     if (!next || next.role !== 'user') throw new Error(`tool_use at message ${i} has no following user message`);
     const answered = next.content.filter((b) => b.type === 'tool_result').map((b) => b.tool_use_id);
-    for (const id of uses) if (!answered.includes(id)) throw new Error(`tool_use ${id} at message ${i} has no tool_result`);
+    for (const id of uses)
+      if (!answered.includes(id)) throw new Error(`tool_use ${id} at message ${i} has no tool_result`);
     const firstNonResult = next.content.findIndex((b) => b.type !== 'tool_result');
     const lastResult = next.content.map((b) => b.type).lastIndexOf('tool_result');
-    if (firstNonResult !== -1 && firstNonResult < lastResult) throw new Error(`tool_result blocks do not lead message ${i + 1}`);
+    if (firstNonResult !== -1 && firstNonResult < lastResult)
+      throw new Error(`tool_result blocks do not lead message ${i + 1}`);
   }
 }
 
@@ -61,5 +56,7 @@ export async function recordRunJobs(db: TestDatabase): Promise<void> {
       return null;
     end $$`);
   await db.query(`drop trigger if exists test_record_run_job on agentpg_boss.job`);
-  await db.query(`create trigger test_record_run_job after insert on agentpg_boss.job for each row execute function test_record_run_job()`);
+  await db.query(
+    `create trigger test_record_run_job after insert on agentpg_boss.job for each row execute function test_record_run_job()`,
+  );
 }

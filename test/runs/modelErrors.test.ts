@@ -1,23 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineAgent, RunFailedError, type AgentPG } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient } from './helpers.js';
+import { type FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { MODEL } from './helpers.js';
 
 const API_KEY = 'sk-ant-test-secret-key-123';
 let db: TestDatabase;
 let fake: FakeAnthropic;
 let client: AgentPG;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
-  client = await startClient(db, fake, { agents: [defineAgent({ name: 'chat', model: MODEL })] });
-});
-afterAll(async () => {
-  await client?.stop();
-  await fake?.close();
-  await db?.drop();
+test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
+  db = testDb;
+  fake = testFake;
+  client = await startClient({ agents: [defineAgent({ name: 'chat', model: MODEL })] });
 });
 
 async function newSession(identifier: string) {
@@ -54,13 +50,18 @@ describe('model errors', () => {
   it('fails the run on 401 with error_type authentication_error, without retrying or storing the key', async () => {
     fake.reset();
     fake.enqueue({ error: { status: 401, message: `invalid x-api-key ${API_KEY}` } });
-    const err = await client.agent('chat').run(await newSession('401'), 'hi').catch((e) => e);
+    const err = await client
+      .agent('chat')
+      .run(await newSession('401'), 'hi')
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect(err.code).toBe('run_failed');
     expect(err.run).toMatchObject({ state: 'failed', errorType: 'authentication_error' });
     expect(err.run.errorMessage).toMatch(/invalid x-api-key/);
     expect(fake.requests).toHaveLength(1);
-    const [row] = await db.query(`select state, error_type, error_message from agentpg_runs where id = $1`, [err.run.id]);
+    const [row] = await db.query(`select state, error_type, error_message from agentpg_runs where id = $1`, [
+      err.run.id,
+    ]);
     expect(row.state).toBe('failed');
     expect(row.error_type).toBe('authentication_error');
     expect(row.error_message).not.toContain(API_KEY);
@@ -70,9 +71,15 @@ describe('model errors', () => {
   it('fails the run on 400 with error_type invalid_request_error', async () => {
     fake.reset();
     fake.enqueue({ error: { status: 400, message: 'messages: roles must alternate' } });
-    const err = await client.agent('chat').run(await newSession('400'), 'hi').catch((e) => e);
+    const err = await client
+      .agent('chat')
+      .run(await newSession('400'), 'hi')
+      .catch((e) => e);
     expect(err).toBeInstanceOf(RunFailedError);
-    expect(err.run).toMatchObject({ errorType: 'invalid_request_error', errorMessage: 'messages: roles must alternate' });
+    expect(err.run).toMatchObject({
+      errorType: 'invalid_request_error',
+      errorMessage: 'messages: roles must alternate',
+    });
     // A failed run leaves the session usable: its job was deleted with it, not failed.
     fake.enqueue({ text: 'next one works' });
     const next = await client.agent('chat').run(err.run.sessionId, 'again');
@@ -85,7 +92,10 @@ describe('model errors', () => {
   it('gives up on a persistent 529 after bounded attempts with error_type overloaded_error', async () => {
     fake.reset();
     fake.setResponder(() => ({ error: { status: 529, retryAfterMs: 5 } }));
-    const err = await client.agent('chat').run(await newSession('overloaded'), 'hi').catch((e) => e);
+    const err = await client
+      .agent('chat')
+      .run(await newSession('overloaded'), 'hi')
+      .catch((e) => e);
     fake.setResponder(undefined);
     expect(err).toBeInstanceOf(RunFailedError);
     expect(err.run.errorType).toBe('overloaded_error');

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent, defineTool, type AgentPG } from '../../src/index.js';
-import { lastUserText, startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient } from './helpers.js';
+import { lastUserText, type FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { MODEL } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -24,18 +25,12 @@ const note = defineTool({
   },
 });
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
+test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
+  db = testDb;
+  fake = testFake;
   const agents = [defineAgent({ name: 'chat', model: MODEL, tools: ['note'] })];
-  a = await startClient(db, fake, { agents, tools: [note], tenantConcurrency: 2 });
-  b = await startClient(db, fake, { agents, tools: [note], tenantConcurrency: 2 });
-});
-afterAll(async () => {
-  await b?.stop();
-  await a?.stop();
-  await fake?.close();
-  await db?.drop();
+  a = await startClient({ agents, tools: [note], tenantConcurrency: 2 });
+  b = await startClient({ agents, tools: [note], tenantConcurrency: 2 });
 });
 
 describe('order and limits', () => {
@@ -75,9 +70,13 @@ describe('order and limits', () => {
     }
     expect(rows.every((r) => r.messages === 4)).toBe(true);
     // The transcript each run sent ends with its own prompt's tool round: the conversation order.
-    const finals = fake.requests.filter((r) => (r.body.messages.at(-1)!.content as any[]).some((c) => c.type === 'tool_result'));
+    const finals = fake.requests.filter((r) =>
+      (r.body.messages.at(-1)!.content as any[]).some((c) => c.type === 'tool_result'),
+    );
     const prompts = finals.map((r) => lastUserText({ messages: r.body.messages.slice(0, -2) } as any));
-    const byCreated = await db.query(`select prompt from agentpg_runs where session_id = $1 order by created_at, id`, [sessionId]);
+    const byCreated = await db.query(`select prompt from agentpg_runs where session_id = $1 order by created_at, id`, [
+      sessionId,
+    ]);
     expect(prompts).toEqual(byCreated.map((r) => r.prompt));
     fake.setResponder(undefined);
   });

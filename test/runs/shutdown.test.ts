@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { defineAgent, type AgentPG } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient, until } from './helpers.js';
+import { type FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { MODEL, startClient } from './helpers.js';
+import { untilValue } from '../helpers/until.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -10,15 +12,13 @@ let a: AgentPG | null = null;
 let b: AgentPG | null = null;
 const agents = [defineAgent({ name: 'chat', model: MODEL })];
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
+test.beforeAll(async ({ db: testDb, fake: testFake }) => {
+  db = testDb;
+  fake = testFake;
 });
 afterAll(async () => {
   await a?.stop();
   await b?.stop();
-  await fake?.close();
-  await db?.drop();
 });
 
 describe('graceful stop', () => {
@@ -28,7 +28,10 @@ describe('graceful stop', () => {
     const client = await startClient(db, fake, { agents, shutdownTimeoutMs: 10_000 });
     const sessionId = await client.agent('chat').newSession({ tenantId: 't', identifier: 'drain' });
     const runId = await client.agent('chat').enqueue(sessionId, 'hi');
-    await until(() => client.runs.get(runId), (r) => r?.state === 'running');
+    await untilValue(
+      () => client.runs.get(runId),
+      (r) => r?.state === 'running',
+    );
     await client.stop();
     const [row] = await db.query(`select state, response_text from agentpg_runs where id = $1`, [runId]);
     expect(row).toEqual({ state: 'completed', response_text: 'made it' });
@@ -50,7 +53,12 @@ describe('graceful stop', () => {
     const [mid] = await db.query(`select state from agentpg_runs where id = $1`, [runId]);
     expect(mid.state).toBe('running');
     const run = await b.runs.wait(runId, { timeoutMs: 30_000 });
-    expect(run).toMatchObject({ state: 'completed', responseText: 'resumed elsewhere', instanceId: b.instanceId, attempts: 2 });
+    expect(run).toMatchObject({
+      state: 'completed',
+      responseText: 'resumed elsewhere',
+      instanceId: b.instanceId,
+      attempts: 2,
+    });
     expect(fake.requests[0].aborted).toBe(true);
   });
 });

@@ -1,24 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineAgent, NotFoundError, type AgentPG } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { MODEL, startClient } from './helpers.js';
+import { stripCacheControl, type FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { MODEL } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
 let client: AgentPG;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
-  client = await startClient(db, fake, {
+test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
+  db = testDb;
+  fake = testFake;
+  client = await startClient({
     agents: [defineAgent({ name: 'chat', model: MODEL, systemPrompt: 'You are terse.', maxTokens: 256 })],
   });
-});
-afterAll(async () => {
-  await client?.stop();
-  await fake?.close();
-  await db?.drop();
 });
 
 describe('a single-turn run', () => {
@@ -46,27 +42,56 @@ describe('a single-turn run', () => {
     expect(res.run.startedAt).toBeInstanceOf(Date);
     expect(res.run.finalizedAt).toBeInstanceOf(Date);
 
-    // The request the model saw: system prompt, max tokens, the prompt as a user message.
+    // The request the model saw: system prompt, max tokens, the prompt as a user message, with the
+    // default cache breakpoints on the system prompt and the conversation.
     const req = fake.requests.at(-1)!;
     expect(req.stream).toBe(true);
-    expect(req.body).toMatchObject({ model: MODEL, max_tokens: 256, system: 'You are terse.' });
-    expect(req.body.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Hello!' }] }]);
+    expect(req.body).toMatchObject({
+      model: MODEL,
+      max_tokens: 256,
+      system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }],
+    });
+    expect(req.body.messages).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'Hello!', cache_control: { type: 'ephemeral' } }] },
+    ]);
 
     const [run] = await db.query(
       `select state, response_text, input_tokens, output_tokens, cache_read_input_tokens, stop_reason, finalized_at
          from agentpg_runs where id = $1`,
       [res.run.id],
     );
-    expect(run).toMatchObject({ state: 'completed', response_text: 'Hello there!', input_tokens: 12, output_tokens: 5, cache_read_input_tokens: 3, stop_reason: 'end_turn' });
+    expect(run).toMatchObject({
+      state: 'completed',
+      response_text: 'Hello there!',
+      input_tokens: 12,
+      output_tokens: 5,
+      cache_read_input_tokens: 3,
+      stop_reason: 'end_turn',
+    });
     const messages = await db.query(
       `select role, content, input_tokens, output_tokens, stop_reason from agentpg_messages where run_id = $1 order by seq`,
       [res.run.id],
     );
     expect(messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'Hello!' }], input_tokens: 0, output_tokens: 0, stop_reason: null },
-      { role: 'assistant', content: [expect.objectContaining({ type: 'text', text: 'Hello there!' })], input_tokens: 12, output_tokens: 5, stop_reason: 'end_turn' },
+      {
+        role: 'user',
+        content: [{ type: 'text', text: 'Hello!' }],
+        input_tokens: 0,
+        output_tokens: 0,
+        stop_reason: null,
+      },
+      {
+        role: 'assistant',
+        content: [expect.objectContaining({ type: 'text', text: 'Hello there!' })],
+        input_tokens: 12,
+        output_tokens: 5,
+        stop_reason: 'end_turn',
+      },
     ]);
-    const [session] = await db.query(`select tenant_id, identifier, agent_name, metadata from agentpg_sessions where id = $1`, [sessionId]);
+    const [session] = await db.query(
+      `select tenant_id, identifier, agent_name, metadata from agentpg_sessions where id = $1`,
+      [sessionId],
+    );
     expect(session).toEqual({ tenant_id: 't1', identifier: 'user123', agent_name: 'chat', metadata: { plan: 'pro' } });
     // The pg-boss job went with the run's final transaction (deleted: agentpg_runs is the record).
     expect(res.run.jobId).toBeTruthy();
@@ -80,7 +105,7 @@ describe('a single-turn run', () => {
     await agent.run(sessionId, 'first');
     const res = await agent.run(sessionId, 'second');
     expect(res.text).toBe('second answer');
-    expect(fake.requests.at(-1)!.body.messages).toEqual([
+    expect(stripCacheControl(fake.requests.at(-1)!.body).messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'first' }] },
       { role: 'assistant', content: [{ type: 'text', text: 'first answer' }] },
       { role: 'user', content: [{ type: 'text', text: 'second' }] },
@@ -104,9 +129,14 @@ describe('a single-turn run', () => {
     } catch (err) {
       expect(err).toMatchObject({ code: 'not_found', kind: 'agent', id: 'nope' });
     }
-    await expect(client.agent('chat').run('00000000-0000-0000-0000-000000000000', 'hi')).rejects.toMatchObject({ code: 'not_found', kind: 'session' });
+    await expect(client.agent('chat').run('00000000-0000-0000-0000-000000000000', 'hi')).rejects.toMatchObject({
+      code: 'not_found',
+      kind: 'session',
+    });
     await expect(client.agent('chat').enqueue('not-a-uuid', 'hi')).rejects.toBeInstanceOf(NotFoundError);
-    await expect(client.agent('chat').newSession({ tenantId: '', identifier: 'x' })).rejects.toMatchObject({ code: 'invalid_argument' });
+    await expect(client.agent('chat').newSession({ tenantId: '', identifier: 'x' })).rejects.toMatchObject({
+      code: 'invalid_argument',
+    });
     const sessionId = await client.agent('chat').newSession({ tenantId: 't', identifier: 'x' });
     await expect(client.agent('chat').enqueue(sessionId, '  ')).rejects.toMatchObject({ code: 'invalid_argument' });
     expect(await client.runs.get('00000000-0000-0000-0000-000000000000')).toBeNull();

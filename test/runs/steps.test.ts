@@ -1,10 +1,18 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentPG, RunStepInfo, RunStepName } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { CHARGE_ID, EMAIL_ID, SIDE_EFFECTS_DDL, crashPointAgents, crashPointModel, crashPointTools } from '../fixtures/runs-crashpoints-defs.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { startClient, until } from './helpers.js';
+import type { FakeAnthropic } from '../../src/testing/index.js';
+import {
+  CHARGE_ID,
+  EMAIL_ID,
+  SIDE_EFFECTS_DDL,
+  crashPointAgents,
+  crashPointModel,
+  crashPointTools,
+} from '../fixtures/runs-crashpoints-defs.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { until } from '../helpers/until.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -13,15 +21,16 @@ let client: AgentPG;
 const steps: Array<{ step: RunStepName } & RunStepInfo> = [];
 const errors: Error[] = [];
 
-beforeAll(async () => {
-  db = await createTestDatabase();
+test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
+  db = testDb;
   await db.query(SIDE_EFFECTS_DDL);
-  fake = await startFakeAnthropic({ responder: crashPointModel });
+  fake = testFake;
+  fake.setResponder(crashPointModel);
   toolPool = new pg.Pool({ connectionString: db.url, max: 2 });
   // pool.end() resolves before its sockets close: the database's DROP ... FORCE may still
   // terminate one, which an idle client reports as a pool 'error'.
   toolPool.on('error', () => {});
-  client = await startClient(db, fake, {
+  client = await startClient({
     agents: crashPointAgents,
     tools: crashPointTools(toolPool, 'one'),
     onError: (err) => void errors.push(err),
@@ -33,10 +42,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await client?.stop();
   await toolPool?.end();
-  await fake?.close();
-  await db?.drop();
 });
 
 describe('config.onRunStep', () => {
@@ -47,11 +53,17 @@ describe('config.onRunStep', () => {
     expect(run.state).toBe('completed');
     // run() resolves on the `completed` NOTIFY, which may arrive before the executor's hook call
     // that follows the same COMMIT: wait for the hook rather than race it.
-    await until(async () => steps.some((s) => s.step === 'finalized'), Boolean, 10_000, 10);
+    await until(() => steps.some((s) => s.step === 'finalized'), 10_000, 10);
 
     const names = steps.map((s) => (s.toolUseId ? `${s.step}:${s.toolUseId}` : s.step));
     const results = names.filter((n) => n.startsWith('tool_result_stored')).sort();
-    expect(names.filter((n) => !n.startsWith('tool_result_stored'))).toEqual(['enqueued', 'claimed', 'tool_turn_stored', 'tools_started', 'finalized']);
+    expect(names.filter((n) => !n.startsWith('tool_result_stored'))).toEqual([
+      'enqueued',
+      'claimed',
+      'tool_turn_stored',
+      'tools_started',
+      'finalized',
+    ]);
     expect(results).toEqual([`tool_result_stored:${CHARGE_ID}`, `tool_result_stored:${EMAIL_ID}`]);
     expect(names.indexOf('tools_started')).toBeLessThan(names.findIndex((n) => n.startsWith('tool_result_stored')));
     expect(names.at(-1)).toBe('finalized');

@@ -1,11 +1,13 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent, defineTool, type AgentPG, type RunEvent } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { type FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { withoutReplayed } from '../../src/runs/streamReplay.js';
-import { MODEL, startClient, until } from './helpers.js';
+import { MODEL } from './helpers.js';
+import { untilValue } from '../helpers/until.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -21,12 +23,12 @@ const note = defineTool({
   execute: ({ text }) => `noted: ${text}`,
 });
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
+test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
+  db = testDb;
+  fake = testFake;
   const agents = [defineAgent({ name: 'chat', model: MODEL, tools: ['note'] })];
-  a = await startClient(db, fake, { agents, tools: [note] });
-  b = await startClient(db, fake, { agents, tools: [note] });
+  a = await startClient({ agents, tools: [note] });
+  b = await startClient({ agents, tools: [note] });
   listener = new pg.Client({ connectionString: db.url });
   await listener.connect();
   listener.on('notification', (m) => rawPayloads.push(m.payload ?? ''));
@@ -34,10 +36,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await listener?.end();
-  await b?.stop();
-  await a?.stop();
-  await fake?.close();
-  await db?.drop();
 });
 
 async function collect(client: AgentPG, runId: string): Promise<RunEvent[]> {
@@ -57,7 +55,11 @@ describe('runs.stream()', () => {
     fake.reset();
     const finalText = 'The note is taken. '.repeat(12);
     fake.enqueue(
-      { text: 'Taking a note.', toolUses: [{ id: 'toolu_note1', name: 'note', input: { text: 'milk' } }], latencyMs: 400 },
+      {
+        text: 'Taking a note.',
+        toolUses: [{ id: 'toolu_note1', name: 'note', input: { text: 'milk' } }],
+        latencyMs: 400,
+      },
       { text: finalText, chunkDelayMs: 10 },
     );
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'stream' });
@@ -71,14 +73,26 @@ describe('runs.stream()', () => {
       expect(events[0]).toMatchObject({ type: 'state' });
       const last = events.at(-1)!;
       expect(last.type).toBe('end');
-      expect((last as Extract<RunEvent, { type: 'end' }>).run).toMatchObject({ id: runId, state: 'completed', responseText: finalText });
+      expect((last as Extract<RunEvent, { type: 'end' }>).run).toMatchObject({
+        id: runId,
+        state: 'completed',
+        responseText: finalText,
+      });
       expect(texts(events)).toBe('Taking a note.' + finalText);
       const toolCall = events.find((e) => e.type === 'tool_call');
       expect(toolCall).toEqual({ type: 'tool_call', toolUseId: 'toolu_note1', name: 'note', input: { text: 'milk' } });
       const toolResult = events.find((e) => e.type === 'tool_result');
-      expect(toolResult).toEqual({ type: 'tool_result', toolUseId: 'toolu_note1', name: 'note', isError: false, output: 'noted: milk' });
+      expect(toolResult).toEqual({
+        type: 'tool_result',
+        toolUseId: 'toolu_note1',
+        name: 'note',
+        isError: false,
+        output: 'noted: milk',
+      });
       expect(events.indexOf(toolCall!)).toBeLessThan(events.indexOf(toolResult!));
-      expect(events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state)).toContain('completed');
+      expect(events.filter((e) => e.type === 'state').map((e) => (e as { state: string }).state)).toContain(
+        'completed',
+      );
       // Buffered: the final text came as ~20 SSE frames 10 ms apart, but fewer, larger deltas
       // (a flush every ~50 ms), and more than one (it streamed while the call was running).
       const finalDeltas = events.slice(events.indexOf(toolResult!)).filter((e) => e.type === 'text_delta');
@@ -89,9 +103,11 @@ describe('runs.stream()', () => {
     // subscriber may start at `running` if the run began before it subscribed).
     const notState = (events: RunEvent[]) => events.filter((e) => e.type !== 'state');
     expect(notState(onB)).toEqual(notState(onA));
-    const rank = { queued: 0, running: 1, completed: 2, failed: 2, cancelled: 2 } as const;
+    const rank = { queued: 0, running: 1, awaiting_input: 1, completed: 2, failed: 2, cancelled: 2 } as const;
     for (const events of [onA, onB]) {
-      const states = events.filter((e): e is Extract<RunEvent, { type: 'state' }> => e.type === 'state').map((e) => rank[e.state]);
+      const states = events
+        .filter((e): e is Extract<RunEvent, { type: 'state' }> => e.type === 'state')
+        .map((e) => rank[e.state]);
       expect(states).toEqual([...states].sort());
       expect(new Set(states).size).toBe(states.length);
     }
@@ -100,7 +116,9 @@ describe('runs.stream()', () => {
   it('splits large deltas into NOTIFY payloads under 8000 bytes, text intact', async () => {
     fake.reset();
     rawPayloads.length = 0;
-    const big = Array.from({ length: 1500 }, (_, i) => `line ${i}: "quoted" \\ émoji 🎉 ${'x'.repeat(i % 7)}\n`).join('');
+    const big = Array.from({ length: 1500 }, (_, i) => `line ${i}: "quoted" \\ émoji 🎉 ${'x'.repeat(i % 7)}\n`).join(
+      '',
+    );
     expect(Buffer.byteLength(big)).toBeGreaterThan(40_000);
     fake.enqueue({ text: big, latencyMs: 300 });
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'big' });
@@ -108,7 +126,7 @@ describe('runs.stream()', () => {
     const events = await collect(b, runId);
     expect(texts(events)).toBe(big);
     // The raw listener is another connection: its copies may land a moment after the client's.
-    const mine = await until(
+    const mine = await untilValue(
       async () => rawPayloads.filter((p) => JSON.parse(p).r === runId),
       (m) => m.map((p) => JSON.parse(p).e.text ?? '').join('') === big,
     );
@@ -137,7 +155,7 @@ describe('runs.stream()', () => {
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'replay' });
     const runId = await a.agent('chat').enqueue(sessionId, 'remember milk');
     // Subscribe once the first turn and its tool result are stored, while the second call waits.
-    await until(
+    await untilValue(
       () => db.query(`select state from agentpg_tool_calls where run_id = $1`, [runId]),
       (rows) => rows[0]?.state === 'succeeded',
     );
@@ -146,7 +164,13 @@ describe('runs.stream()', () => {
     expect(events[0]).toEqual({ type: 'state', state: 'running' });
     expect(events[1]).toEqual({ type: 'text_delta', text: 'Taking a note.' });
     expect(events[2]).toEqual({ type: 'tool_call', toolUseId: 'toolu_replay1', name: 'note', input: { text: 'milk' } });
-    expect(events[3]).toEqual({ type: 'tool_result', toolUseId: 'toolu_replay1', name: 'note', isError: false, output: 'noted: milk' });
+    expect(events[3]).toEqual({
+      type: 'tool_result',
+      toolUseId: 'toolu_replay1',
+      name: 'note',
+      isError: false,
+      output: 'noted: milk',
+    });
     expect(texts(events)).toBe('Taking a note.' + finalText);
     expect(events.filter((e) => e.type === 'tool_call' || e.type === 'tool_result')).toHaveLength(2);
     expect(events.at(-1)).toMatchObject({ type: 'end', run: { state: 'completed' } });
@@ -158,7 +182,10 @@ describe('runs.stream()', () => {
 
   it('replays the whole of a finished run between its state and its end', async () => {
     fake.reset();
-    fake.enqueue({ text: 'Let me note.', toolUses: [{ id: 'toolu_replay2', name: 'note', input: { text: 'eggs' } }] }, { text: 'Done.' });
+    fake.enqueue(
+      { text: 'Let me note.', toolUses: [{ id: 'toolu_replay2', name: 'note', input: { text: 'eggs' } }] },
+      { text: 'Done.' },
+    );
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'replay-done' });
     const { run } = await a.agent('chat').run(sessionId, 'remember eggs');
     const events: RunEvent[] = [];

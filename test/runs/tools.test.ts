@@ -1,9 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineAgent, defineTool, RunFailedError, type AgentPG } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { assertValidTranscript, MODEL, startClient } from './helpers.js';
+import { stripCacheControl, type FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
+import { assertValidTranscript, MODEL } from './helpers.js';
+import { until } from '../helpers/until.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -26,7 +28,7 @@ const slow = defineTool({
     maxRunning = Math.max(maxRunning, running);
     // Held until every call of the turn has started: passes only if they run concurrently
     // (sequential execution would time out here).
-    await until(() => maxRunning >= 3, 10_000);
+    await until(() => maxRunning >= 3, 10_000, 5);
     running--;
     windows.push({ start, end: Date.now() });
     return { echoed: id };
@@ -59,18 +61,10 @@ const hang = defineTool({
   execute: () => new Promise(() => {}),
 });
 
-async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  fake = await startFakeAnthropic();
-  client = await startClient(db, fake, {
+test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
+  db = testDb;
+  fake = testFake;
+  client = await startClient({
     agents: [
       defineAgent({ name: 'worker', model: MODEL, tools: ['slow', 'boom', 'add', 'hang'] }),
       defineAgent({ name: 'looper', model: MODEL, tools: ['add'] }),
@@ -79,14 +73,12 @@ beforeAll(async () => {
     maxToolIterations: 2,
   });
 });
-afterAll(async () => {
-  await client?.stop();
-  await fake?.close();
-  await db?.drop();
-});
 
 async function transcript(runId: string) {
-  return await db.query<{ role: string; content: any[] }>(`select role, content from agentpg_messages where run_id = $1 order by seq`, [runId]);
+  return await db.query<{ role: string; content: any[] }>(
+    `select role, content from agentpg_messages where run_id = $1 order by seq`,
+    [runId],
+  );
 }
 
 describe('the tool loop', () => {
@@ -131,7 +123,7 @@ describe('the tool loop', () => {
     expect(maxStart).toBeLessThanOrEqual(minEnd);
 
     // The model got the results in tool_use order, in one user message.
-    const second = fake.requests.at(-1)!.body.messages;
+    const second = stripCacheControl(fake.requests.at(-1)!.body).messages!;
     expect(second.at(-1)).toEqual({
       role: 'user',
       content: [
@@ -163,17 +155,34 @@ describe('the tool loop', () => {
     const res = await agent.run(sessionId, 'go');
     expect(res.run.state).toBe('completed');
     expect(res.text).toBe('Handled the errors.');
-    const results = fake.requests.at(-1)!.body.messages.at(-1)!.content as any[];
+    const results = stripCacheControl(fake.requests.at(-1)!.body).messages!.at(-1)!.content as any[];
     const byId = Object.fromEntries(results.map((r) => [r.tool_use_id, r]));
-    expect(byId.toolu_boom).toEqual({ type: 'tool_result', tool_use_id: 'toolu_boom', content: 'the tool exploded', is_error: true });
+    expect(byId.toolu_boom).toEqual({
+      type: 'tool_result',
+      tool_use_id: 'toolu_boom',
+      content: 'the tool exploded',
+      is_error: true,
+    });
     expect(byId.toolu_bad.is_error).toBe(true);
     expect(byId.toolu_bad.content).toMatch(/invalid input for tool "add".*a/);
-    expect(byId.toolu_missing).toMatchObject({ is_error: true, content: expect.stringMatching(/unknown tool "no_such_tool"/) });
+    expect(byId.toolu_missing).toMatchObject({
+      is_error: true,
+      content: expect.stringMatching(/unknown tool "no_such_tool"/),
+    });
     expect(byId.toolu_hang).toMatchObject({ is_error: true, content: expect.stringMatching(/timed out after 200 ms/) });
     expect(byId.toolu_ok).toEqual({ type: 'tool_result', tool_use_id: 'toolu_ok', content: '5' });
-    const calls = await db.query(`select tool_use_id, state, is_error, error_message from agentpg_tool_calls where run_id = $1`, [res.run.id]);
+    const calls = await db.query(
+      `select tool_use_id, state, is_error, error_message from agentpg_tool_calls where run_id = $1`,
+      [res.run.id],
+    );
     const states = Object.fromEntries(calls.map((c) => [c.tool_use_id, c.state]));
-    expect(states).toEqual({ toolu_boom: 'failed', toolu_bad: 'failed', toolu_missing: 'failed', toolu_hang: 'failed', toolu_ok: 'succeeded' });
+    expect(states).toEqual({
+      toolu_boom: 'failed',
+      toolu_bad: 'failed',
+      toolu_missing: 'failed',
+      toolu_hang: 'failed',
+      toolu_ok: 'succeeded',
+    });
     assertValidTranscript(await transcript(res.run.id));
   });
 
@@ -189,7 +198,9 @@ describe('the tool loop', () => {
     const stored = await transcript(err.run.id);
     assertValidTranscript(stored);
     // The third tool_use was answered, not executed.
-    const calls = await db.query(`select tool_use_id from agentpg_tool_calls where run_id = $1 order by tool_use_id`, [err.run.id]);
+    const calls = await db.query(`select tool_use_id from agentpg_tool_calls where run_id = $1 order by tool_use_id`, [
+      err.run.id,
+    ]);
     expect(calls.map((c) => c.tool_use_id)).toEqual(['toolu_loop1', 'toolu_loop2']);
     // The session remains usable: the next run's transcript is valid for the API.
     fake.enqueue({ text: 'fine' });

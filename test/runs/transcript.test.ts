@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoredMessage } from '../../src/runs/sql/sessions.js';
+import type { StoredMessage } from '../../src/runs/types.js';
 import type { ToolCallRow } from '../../src/runs/sql/toolCalls.js';
 import { rebuildTranscript } from '../../src/runs/transcript.js';
 import { assertValidTranscript } from './helpers.js';
@@ -31,18 +31,62 @@ describe('rebuildTranscript', () => {
   });
 
   it("reports this run's unanswered tool turn as open (its calls still to run or to collect)", () => {
-    const stored = [msg('r1', 'user', [text('go')]), msg('r1', 'assistant', [text('using tools'), use('t1'), use('t2')])];
+    const stored = [
+      msg('r1', 'user', [text('go')]),
+      msg('r1', 'assistant', [text('using tools'), use('t1'), use('t2')]),
+    ];
     const t = rebuildTranscript(stored, 'r1', []);
-    expect(t.openTurn).toEqual({ messageId: stored[1].id, toolUses: [{ id: 't1', name: 'x', input: {} }, { id: 't2', name: 'x', input: {} }] });
-    expect(t.messages.at(-1)).toEqual({ role: 'assistant', content: [{ type: 'text', text: 'using tools' }, { type: 'tool_use', id: 't1', name: 'x', input: {} }, { type: 'tool_use', id: 't2', name: 'x', input: {} }] });
+    expect(t.openTurn).toEqual({
+      messageId: stored[1].id,
+      toolUses: [
+        { id: 't1', name: 'x', input: {} },
+        { id: 't2', name: 'x', input: {} },
+      ],
+    });
+    expect(t.messages.at(-1)).toEqual({
+      role: 'assistant',
+      content: [
+        { type: 'text', text: 'using tools' },
+        { type: 'tool_use', id: 't1', name: 'x', input: {} },
+        { type: 'tool_use', id: 't2', name: 'x', input: {} },
+      ],
+    });
   });
 
   it('answers an older run left mid-turn (from its stored results, else an error) and merges the next prompt', () => {
     const assistant = msg('r1', 'assistant', [use('t1'), use('t2')]);
     const stored = [msg('r1', 'user', [text('go')]), assistant, msg('r2', 'user', [text('next question')])];
     const calls: ToolCallRow[] = [
-      { id: 'c1', messageId: assistant.id, toolUseId: 't1', toolName: 'x', input: {}, state: 'succeeded', output: 'done', isError: false, attempts: 1 },
-      { id: 'c2', messageId: assistant.id, toolUseId: 't2', toolName: 'x', input: {}, state: 'running', output: null, isError: false, attempts: 1 },
+      {
+        id: 'c1',
+        messageId: assistant.id,
+        toolUseId: 't1',
+        toolName: 'x',
+        input: {},
+        state: 'succeeded',
+        output: 'done',
+        isError: false,
+        attempts: 1,
+        approval: null,
+        decisionMessage: null,
+        approvedInput: null,
+        question: null,
+      },
+      {
+        id: 'c2',
+        messageId: assistant.id,
+        toolUseId: 't2',
+        toolName: 'x',
+        input: {},
+        state: 'running',
+        output: null,
+        isError: false,
+        attempts: 1,
+        approval: null,
+        decisionMessage: null,
+        approvedInput: null,
+        question: null,
+      },
     ];
     const t = rebuildTranscript(stored, 'r2', calls);
     expect(t.openTurn).toBeNull();
@@ -60,11 +104,24 @@ describe('rebuildTranscript', () => {
 
   it('merges consecutive user messages (a run that failed before any answer)', () => {
     const t = rebuildTranscript([msg('r1', 'user', [text('first')]), msg('r2', 'user', [text('second')])], 'r2', []);
-    expect(t.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'first' }, { type: 'text', text: 'second' }] }]);
+    expect(t.messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'first' },
+          { type: 'text', text: 'second' },
+        ],
+      },
+    ]);
   });
 
   it('keeps an answered tool turn untouched', () => {
-    const stored = [msg('r1', 'user', [text('go')]), msg('r1', 'assistant', [use('t9')]), msg('r1', 'user', [result('t9')]), msg('r1', 'assistant', [text('fin')])];
+    const stored = [
+      msg('r1', 'user', [text('go')]),
+      msg('r1', 'assistant', [use('t9')]),
+      msg('r1', 'user', [result('t9')]),
+      msg('r1', 'assistant', [text('fin')]),
+    ];
     const t = rebuildTranscript(stored, 'r1', []);
     expect(t.messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
     assertValidTranscript(t.messages as any);

@@ -1,21 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { json, readSse, startService, type ServiceProcess } from '../helpers/service.js';
 
 describe('the HTTP service (npm start) against a real database and the offline model', () => {
   let db: TestDatabase;
   let service: ServiceProcess;
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  test.beforeAll(async ({ db: testDb }) => {
+    db = testDb;
     service = await startService({ DATABASE_URL: db.url, ANTHROPIC_API_KEY: undefined, AGENTPG_API_TOKEN: undefined });
   });
   afterAll(async () => {
     await service?.stop();
-    await db?.drop();
   });
 
   const post = (path: string, body: unknown) =>
-    fetch(`${service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${service.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   it('says plainly that the offline fake model answers', () => {
     expect(service.output()).toMatch(/OFFLINE FAKE MODEL/);
@@ -46,13 +50,34 @@ describe('the HTTP service (npm start) against a real database and the offline m
     expect(metrics).toMatch(/agentpg_runs\{state="completed"\} [1-9]/);
   });
 
+  it('joins the trace of a traceparent request header; ignores a malformed one', async () => {
+    const session = await json(await post('/v1/sessions', { agent: 'chat', tenantId: 't1', identifier: 'traced' }));
+    const traceParent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const runWith = async (header: string) => {
+      const res = await fetch(`${service.url}/v1/runs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: header },
+        body: JSON.stringify({ sessionId: session.id, prompt: 'hello' }),
+      });
+      expect(res.status).toBe(202);
+      return await json(await fetch(`${service.url}/v1/runs/${(await json(res)).id}`));
+    };
+    // The service registers no OpenTelemetry SDK: the header's context is stored as given.
+    expect((await runWith(traceParent)).traceParent).toBe(traceParent);
+    expect((await runWith('00-not-a-trace')).traceParent).toBeNull();
+  });
+
   it('answers bad bodies with 400 naming the field', async () => {
     const res = await post('/v1/sessions', { agent: 'chat', tenantId: '', identifier: 'x' });
     expect(res.status).toBe(400);
     const body = await json(res);
     expect(body.error.type).toBe('invalid_request_error');
     expect(body.error.message).toMatch(/tenantId/);
-    const notJson = await fetch(`${service.url}/v1/runs`, { method: 'POST', body: '{nope' });
+    const notJson = await fetch(`${service.url}/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{nope',
+    });
     expect(notJson.status).toBe(400);
   });
 

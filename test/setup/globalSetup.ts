@@ -27,7 +27,6 @@ export default async function setup(project: TestProject) {
   await admin.query(`create database ${template}`);
   await admin.end();
   await migrate(withDatabase(server.url, template));
-  // eslint-disable-next-line no-console
   console.log(`[agentpg tests] Postgres from ${server.source}, template ${template}`);
 
   project.provide('pgServerUrl', server.url);
@@ -38,10 +37,9 @@ export default async function setup(project: TestProject) {
   return async () => {
     const admin2 = new pg.Client({ connectionString: server.url });
     await admin2.connect();
-    const { rows } = await admin2.query<{ datname: string }>(
-      `select datname from pg_database where datname like $1`,
-      [`agentpg_%${runId}%`],
-    );
+    const { rows } = await admin2.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [
+      `agentpg_%${runId}%`,
+    ]);
     for (const { datname } of rows) {
       await admin2.query(`drop database if exists ${datname} with (force)`).catch(() => {});
     }

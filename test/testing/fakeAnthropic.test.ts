@@ -70,7 +70,11 @@ describe('non-streaming replies', () => {
     expect(msg.content[0]).toMatchObject({ type: 'text', text: 'Let me look.' });
     expect(msg.content[1]).toMatchObject({ type: 'tool_use', name: 'search', input: { q: 'postgres' } });
     expect((msg.content[1] as Anthropic.ToolUseBlock).id).toMatch(/^toolu_01[0-9A-Za-z]{22}$/);
-    expect(msg.content[2]).toMatchObject({ type: 'tool_use', id: 'toolu_fixed', input: { url: 'https://x', n: [1, 2] } });
+    expect(msg.content[2]).toMatchObject({
+      type: 'tool_use',
+      id: 'toolu_fixed',
+      input: { url: 'https://x', n: [1, 2] },
+    });
   });
 
   it('computes usage deterministically unless scripted', async () => {
@@ -179,8 +183,17 @@ describe('streaming', () => {
   });
 
   it('reconstructs streamed tool_use input', async () => {
-    const input = { query: 'select * from runs where status = $1', params: ['running'], nested: { deep: [1, { x: 'y' }] } };
-    fake.enqueue({ toolUses: [{ name: 'sql', input }, { name: 'noop', input: {} }] });
+    const input = {
+      query: 'select * from runs where status = $1',
+      params: ['running'],
+      nested: { deep: [1, { x: 'y' }] },
+    };
+    fake.enqueue({
+      toolUses: [
+        { name: 'sql', input },
+        { name: 'noop', input: {} },
+      ],
+    });
     const final = await client.messages.stream(params()).finalMessage();
     expect(final.stop_reason).toBe('tool_use');
     expect(final.content).toHaveLength(2);
@@ -207,7 +220,11 @@ describe('failures', () => {
       expect(apiErr.status).toBe(status);
       expect(apiErr.type).toBe(type);
       expect(apiErr.requestID).toMatch(/^req_01/);
-      expect(apiErr.error).toEqual({ type: 'error', error: { type, message: expect.any(String) }, request_id: apiErr.requestID });
+      expect(apiErr.error).toEqual({
+        type: 'error',
+        error: { type, message: expect.any(String) },
+        request_id: apiErr.requestID,
+      });
       if (status === 429) expect(apiErr.headers?.get('retry-after')).toBe('1');
       expect(fake.requests[0].status).toBe(status);
     });
@@ -215,7 +232,9 @@ describe('failures', () => {
 
   it('529 is an InternalServerError too, and custom retry-after is sent', async () => {
     fake.enqueue({ error: { status: 529, retryAfterSeconds: 3, message: 'busy' } });
-    const err = (await client.messages.create(params()).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const err = (await client.messages.create(params()).catch((e: unknown) => e)) as InstanceType<
+      typeof Anthropic.APIError
+    >;
     expect(err).toBeInstanceOf(Anthropic.InternalServerError);
     expect(err.headers?.get('retry-after')).toBe('3');
     expect(err.apiMessage).toBe('busy');
@@ -314,7 +333,7 @@ describe('standalone process', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
-      const lines = createInterface({ input: child.stdout! });
+      const lines = createInterface({ input: child.stdout });
       const [line] = (await once(lines, 'line')) as [string];
       const { url } = JSON.parse(line) as { url: string };
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

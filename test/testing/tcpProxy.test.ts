@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../../src/testing/tcpProxy.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 
 /** Resolves with what arrived within `ms`, or null when nothing did. */
 function nextData(socket: net.Socket, ms: number): Promise<string | null> {
@@ -34,7 +35,6 @@ describe('TCP proxy (echo server)', () => {
     proxy = await startTcpProxy({ host: '127.0.0.1', port: (echo.address() as net.AddressInfo).port });
   });
   afterAll(async () => {
-    await proxy.close();
     echo.close();
   });
 
@@ -111,17 +111,12 @@ describe('TCP proxy (echo server)', () => {
   });
 });
 
-
 describe('TCP proxy in front of Postgres', () => {
   let db: TestDatabase;
   let proxy: TcpProxy;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    proxy = await startTcpProxy(db.url);
-  });
-  afterAll(async () => {
-    await proxy.close();
-    await db.drop();
+  test.beforeAll(async ({ db: testDb, proxy: testProxy }) => {
+    db = testDb;
+    proxy = testProxy;
   });
 
   it('a query during a freeze neither fails nor completes, and completes after thaw', async () => {

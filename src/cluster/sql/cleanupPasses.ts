@@ -1,5 +1,5 @@
 import { PGBOSS_SCHEMA } from '../../db/migrate.js';
-import type { Queryable } from './queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 export interface CleanupCounts {
   staleInstances: number;
@@ -14,7 +14,10 @@ export interface CleanupCounts {
  * slot is read from pg-boss's job row in SQL: `singleton_on` is a timestamp WITHOUT time zone in
  * UTC, which node-postgres would misread as local time.
  */
-export async function beginCleanupPass(db: Queryable, pass: { jobId: string | null; instanceId: string }): Promise<{ id: number; slot: Date | null }> {
+export async function beginCleanupPass(
+  db: Queryable,
+  pass: { jobId: string | null; instanceId: string },
+): Promise<{ id: number; slot: Date | null }> {
   const { rows } = await db.query<{ id: string; slot: Date | null }>(
     `insert into agentpg_cleanup_passes (job_id, slot, instance_id)
      values ($1, (select singleton_on at time zone 'UTC' from ${PGBOSS_SCHEMA}.job where id = $1), $2)
@@ -27,7 +30,12 @@ export async function beginCleanupPass(db: Queryable, pass: { jobId: string | nu
 }
 
 /** Records the outcome of a pass (durable on its own autocommit). */
-export async function finishCleanupPass(db: Queryable, id: number, counts: CleanupCounts, error: string | null): Promise<void> {
+export async function finishCleanupPass(
+  db: Queryable,
+  id: number,
+  counts: CleanupCounts,
+  error: string | null,
+): Promise<void> {
   await db.query(
     `update agentpg_cleanup_passes
         set finished_at = now(), stale_instances = $2, stuck_runs = $3, released_runs = $4, freed_agents = $5, error = $6

@@ -1,4 +1,4 @@
-import type { Queryable } from './queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 /**
  * Deletes instances whose last heartbeat is older than the TTL (never the caller itself: it is

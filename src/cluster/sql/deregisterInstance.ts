@@ -1,4 +1,4 @@
-import type { Queryable } from './queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 /**
  * Deletes this instance's row; its agent/tool links go with it (ON DELETE CASCADE) and the

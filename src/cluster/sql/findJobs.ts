@@ -1,5 +1,5 @@
 import { PGBOSS_SCHEMA } from '../../db/migrate.js';
-import type { Queryable } from './queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 export interface BossJobRef {
   id: string;

@@ -1,4 +1,4 @@
-import type { Queryable } from './queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 /**
  * Frees long-running agents whose owner instance no longer exists (owner_instance_id = null), so

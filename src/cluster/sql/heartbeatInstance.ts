@@ -1,4 +1,4 @@
-import type { Queryable } from './queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 /**
  * Refreshes last_heartbeat_at (durable on its own autocommit). Returns false when the row is gone:
@@ -6,6 +6,8 @@ import type { Queryable } from './queryable.js';
  * it, so the caller must register again.
  */
 export async function heartbeatInstance(db: Queryable, instanceId: string): Promise<boolean> {
-  const { rowCount } = await db.query(`update agentpg_instances set last_heartbeat_at = now() where id = $1`, [instanceId]);
+  const { rowCount } = await db.query(`update agentpg_instances set last_heartbeat_at = now() where id = $1`, [
+    instanceId,
+  ]);
   return (rowCount ?? 0) > 0;
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from './queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 export interface InstanceRow {
   id: string;
@@ -6,6 +6,8 @@ export interface InstanceRow {
   pid: number;
   version: string;
   metadata: Record<string, unknown>;
+  /** pid of the liveness session holding this instance's liveness lock (src/cluster/liveness.ts). */
+  livenessPid: number | null;
 }
 
 /**
@@ -21,17 +23,24 @@ export async function registerInstance(
   toolNames: string[],
 ): Promise<void> {
   await db.query(
-    `insert into agentpg_instances (id, hostname, pid, version, metadata)
-     values ($1, $2, $3, $4, $5::jsonb)
+    `insert into agentpg_instances (id, hostname, pid, version, metadata, liveness_pid)
+     values ($1, $2, $3, $4, $5::jsonb, $6)
      on conflict (id) do update
        set hostname = excluded.hostname, pid = excluded.pid, version = excluded.version,
-           metadata = excluded.metadata, last_heartbeat_at = now()`,
-    [instance.id, instance.hostname, instance.pid, instance.version, JSON.stringify(instance.metadata)],
+           metadata = excluded.metadata, liveness_pid = excluded.liveness_pid, last_heartbeat_at = now()`,
+    [
+      instance.id,
+      instance.hostname,
+      instance.pid,
+      instance.version,
+      JSON.stringify(instance.metadata),
+      instance.livenessPid,
+    ],
   );
-  await db.query(
-    `delete from agentpg_instance_agents where instance_id = $1 and agent_name <> all($2::text[])`,
-    [instance.id, agentNames],
-  );
+  await db.query(`delete from agentpg_instance_agents where instance_id = $1 and agent_name <> all($2::text[])`, [
+    instance.id,
+    agentNames,
+  ]);
   await db.query(
     `insert into agentpg_instance_agents (instance_id, agent_name)
      select $1, unnest($2::text[]) on conflict do nothing`,

@@ -1,6 +1,6 @@
 import type { AgentDefinition } from '../../model/agent.js';
 import { toJsonSchema, type ToolDefinition } from '../../model/tool.js';
-import type { Queryable } from './queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 /**
  * Upserts the agent and tool definition rows (agentpg_agents, agentpg_tools) this instance

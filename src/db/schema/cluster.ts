@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uuid, varchar } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uuid,
+  varchar,
+} from 'drizzle-orm/pg-core';
 
 /** One row per live agentpg client process; heartbeats keep `last_heartbeat_at` fresh. */
 export const instances = pgTable(
@@ -8,6 +20,8 @@ export const instances = pgTable(
     id: varchar('id', { length: 255 }).primaryKey(),
     hostname: varchar('hostname', { length: 255 }),
     pid: integer('pid'),
+    /** Backend pid of the instance's liveness session; its advisory lock proves the instance alive (src/cluster/liveness.ts). */
+    livenessPid: integer('liveness_pid'),
     version: varchar('version', { length: 50 }),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -25,7 +39,10 @@ export const agents = pgTable('agentpg_agents', {
   systemPrompt: text('system_prompt'),
   maxTokens: integer('max_tokens'),
   temperature: real('temperature'),
-  tools: text('tools').array().notNull().default(sql`'{}'::text[]`),
+  tools: text('tools')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
   config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -76,7 +93,7 @@ export const instanceTools = pgTable(
 );
 
 /**
- * One row per cleanup pass (the seed's leader-only cleanup, run here as a pg-boss throttled job):
+ * One row per cleanup pass (a pg-boss throttled job, run by one instance per time slot):
  * which instance ran it, for which time slot, and what it did. `job_id` is unique, so a retried
  * job updates its own row instead of adding one; the slot is deliberately NOT unique, so a defect
  * that ran one slot twice stays visible (the tests count passes per slot).
@@ -98,5 +115,8 @@ export const cleanupPasses = pgTable(
     freedAgents: integer('freed_agents').notNull().default(0),
     error: text('error'),
   },
-  (t) => [index('agentpg_cleanup_passes_started_idx').on(t.startedAt), index('agentpg_cleanup_passes_slot_idx').on(t.slot)],
+  (t) => [
+    index('agentpg_cleanup_passes_started_idx').on(t.startedAt),
+    index('agentpg_cleanup_passes_slot_idx').on(t.slot),
+  ],
 );

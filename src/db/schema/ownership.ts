@@ -21,7 +21,7 @@ export const longRunningShards = pgTable(
 );
 
 /**
- * Long-running agents (seed 004): desired state (`active`), current owner, fencing epoch,
+ * Long-running agents: desired state (`active`), current owner, fencing epoch,
  * checkpoint. Ownership itself is the advisory lock of the agent's shard; these columns mirror it
  * so it can be read in SQL, and `epoch` (bumped on every acquisition) fences every write an owner
  * makes.
@@ -44,6 +44,9 @@ export const longRunningAgents = pgTable(
     config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
     restartCount: integer('restart_count').notNull().default(0),
     lastError: text('last_error'),
+    // Set when the owner gave up restarting a handler that kept throwing (maxRestarts within
+    // restartWindowMs); the agent is inactive from then on. longRunning.start() clears it.
+    failedAt: timestamp('failed_at', { withTimezone: true }),
     lastActivityAt: timestamp('last_activity_at', { withTimezone: true }),
     ownedSince: timestamp('owned_since', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -77,7 +80,9 @@ export const longRunningOwnershipLog = pgTable(
   (t) => [
     index('agentpg_long_running_ownership_log_shard_idx').on(t.shard, t.acquiredAt),
     // Open intervals of a shard are closed by the next owner; old rows are pruned by age.
-    index('agentpg_long_running_ownership_log_open_idx').on(t.shard).where(sql`${t.releasedAt} is null`),
+    index('agentpg_long_running_ownership_log_open_idx')
+      .on(t.shard)
+      .where(sql`${t.releasedAt} is null`),
     index('agentpg_long_running_ownership_log_released_idx').on(t.releasedAt),
   ],
 );

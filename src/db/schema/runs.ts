@@ -5,6 +5,7 @@ import {
   check,
   index,
   integer,
+  numeric,
   jsonb,
   pgTable,
   primaryKey,
@@ -13,23 +14,27 @@ import {
   uniqueIndex,
   uuid,
   varchar,
-  type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
-
-/** Run states. `queued` comes before pick-up; the last three are terminal. */
-export const RUN_STATES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type RunState = (typeof RUN_STATES)[number];
-export const TERMINAL_RUN_STATES = ['completed', 'failed', 'cancelled'] as const;
+import type { RunState, ToolCallState } from '../../runs/states.js';
 
 /** A conversation: tenant + identifier, optional parent, and its ordered messages. */
 export const sessions = pgTable(
   'agentpg_sessions',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    // Time-ordered (agentpg_uuidv7(), migration soak_wal): a new session's entries land beside
+    // the other new ones in every index keyed by it (its primary key, agentpg_messages_pkey,
+    // agentpg_runs_session_idx), not on a random leaf of a big index (see runs.id).
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`agentpg_uuidv7()`),
     tenantId: varchar('tenant_id', { length: 255 }).notNull(),
     identifier: varchar('identifier', { length: 255 }).notNull(),
     agentName: varchar('agent_name', { length: 255 }),
-    parentSessionId: uuid('parent_session_id').references((): AnyPgColumn => sessions.id, { onDelete: 'set null' }),
+    // No foreign key (migration citus_ready): a child session's parent is another session, a key
+    // Citus cannot check across shards (docs/scaling.md). The insert checks the parent exists
+    // (src/runs/sql/sessions.ts); deleting a session clears its children's parent_session_id
+    // (trigger agentpg_sessions_delete_messages), as ON DELETE SET NULL did.
+    parentSessionId: uuid('parent_session_id'),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
@@ -41,14 +46,20 @@ export const sessions = pgTable(
 );
 
 /**
- * One execution of an agent on a session: the state machine of seed 000 plus `queued`.
+ * One execution of an agent on a session: its state goes queued → running → completed | failed | cancelled.
  * Storage: fillfactor 50 (migration runs_fillfactor; drizzle does not model it) so a run's claim
  * is a HOT update and its finalize stays on the row's page.
  */
 export const runs = pgTable(
   'agentpg_runs',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    // Time-ordered (agentpg_uuidv7(), migration soak_wal): a random id puts each new run on a
+    // random leaf of agentpg_runs_pkey, and once the table outgrows memory nearly every one of
+    // them is the first change to that page since the last checkpoint, so it is WAL-logged whole
+    // (8 KB full-page image). Measured by the soak benchmark at 1,000,000 runs.
+    id: uuid('id')
+      .primaryKey()
+      .default(sql`agentpg_uuidv7()`),
     sessionId: uuid('session_id')
       .notNull()
       .references(() => sessions.id, { onDelete: 'cascade' }),
@@ -69,7 +80,13 @@ export const runs = pgTable(
     idempotencyKey: varchar('idempotency_key', { length: 255 }),
     jobId: uuid('job_id'),
     attempts: integer('attempts').notNull().default(0),
+    // [ratelimit] Claims that ended in a hand-back to wait for model capacity (src/ratelimit/):
+    // not crashes, so they do not count towards MAX_RUN_ATTEMPTS.
+    rateLimitDeferrals: integer('rate_limit_deferrals').notNull().default(0),
     metadata: jsonb('metadata').$type<Record<string, unknown>>().notNull().default({}),
+    // Per-run variables for tools (enqueue option `context`, ctx.context; src/runs/runContext.ts):
+    // never sent to the model. Null when none were given (no bytes in the row).
+    context: jsonb('context').$type<Record<string, unknown>>(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     startedAt: timestamp('started_at', { withTimezone: true }),
     cancelRequestedAt: timestamp('cancel_requested_at', { withTimezone: true }),
@@ -80,9 +97,28 @@ export const runs = pgTable(
     // PostgreSQL lock, and WAL-log the lock of, the row on every update (migration
     // runs_delete_cascade). Not indexed: the claim changes it (see the indexes below).
     stateChangedAt: timestamp('state_changed_at', { withTimezone: true }).notNull().defaultNow(),
+    // Agents as tools (src/runs/childRuns.ts): a child run was started by a tool call of its parent
+    // (parent_tool_call_id: the agentpg_tool_calls row, whose result the child's final answer
+    // becomes). depth: 0 for a run enqueued by a caller, the parent's + 1 for a child.
+    // No foreign key either (migration citus_ready): the parent run is in another session. The
+    // child is inserted under the parent's row lock (lockParentRuns); deleting a run clears its
+    // children's parent_run_id (trigger agentpg_runs_delete_children), as ON DELETE SET NULL did.
+    parentRunId: uuid('parent_run_id'),
+    parentToolCallId: uuid('parent_tool_call_id'),
+    depth: integer('depth').notNull().default(0),
+    // [tracing] The W3C traceparent every execution of the run parents its span on (src/tracing/),
+    // written by the enqueue: all attempts of a run, on any instance, share one trace. Null when
+    // the run was enqueued with no trace context (plain SQL, no OpenTelemetry SDK).
+    traceParent: text('trace_parent'),
+    // [batch] The run's model calls go through the Message Batches API (src/batch/): true or false
+    // as asked at enqueue; null: the agent's `batch` default decides.
+    batchMode: boolean('batch_mode'),
   },
   (t) => [
-    check('agentpg_runs_state_check', sql`${t.state} in ('queued', 'running', 'completed', 'failed', 'cancelled')`),
+    check(
+      'agentpg_runs_state_check',
+      sql`${t.state} in ('queued', 'running', 'awaiting_input', 'completed', 'failed', 'cancelled')`,
+    ),
     // A run is finalized exactly when it is in a terminal state.
     check(
       'agentpg_runs_finalized_check',
@@ -91,6 +127,11 @@ export const runs = pgTable(
     // A run that ever ran has a start time.
     check('agentpg_runs_started_check', sql`${t.state} in ('queued', 'cancelled') or ${t.startedAt} is not null`),
     check('agentpg_runs_tokens_check', sql`${t.inputTokens} >= 0 and ${t.outputTokens} >= 0`),
+    // A child run has both parent fields and depth >= 1; a root run neither, and depth 0.
+    check(
+      'agentpg_runs_parent_check',
+      sql`(${t.parentToolCallId} is null and ${t.depth} = 0) or (${t.parentToolCallId} is not null and ${t.depth} >= 1)`,
+    ),
     // WAL: each index of agentpg_runs gets an entry on the INSERT and on every non-HOT UPDATE of
     // a run, and a run is inserted, claimed and finalized. So no index mentions a column the claim
     // (queued → running: state, started_at, instance_id, attempts, state_changed_at) changes: the
@@ -102,12 +143,26 @@ export const runs = pgTable(
     // The unfinished runs (queued + running: few, however many runs the table keeps): queue depth,
     // the cleanup job (stuck runs, runs of dead instances), operator views, event catch-up. A query
     // uses it only when it says `finalized_at is null` (= not terminal, agentpg_runs_finalized_check).
-    index('agentpg_runs_active_idx').on(t.createdAt).where(sql`${t.finalizedAt} is null`),
+    index('agentpg_runs_active_idx')
+      .on(t.createdAt)
+      .where(sql`${t.finalizedAt} is null`),
     // [cluster] The finished runs by finalization time (= their last state change): event catch-up
     // after a LISTEN reconnect (with the active index) and `runs list`. One entry per run, added by
     // the finalize, which is non-HOT anyway.
-    index('agentpg_runs_finished_idx').on(t.finalizedAt).where(sql`${t.finalizedAt} is not null`),
-    uniqueIndex('agentpg_runs_idempotency_idx').on(t.sessionId, t.idempotencyKey).where(sql`${t.idempotencyKey} is not null`),
+    index('agentpg_runs_finished_idx')
+      .on(t.finalizedAt)
+      .where(sql`${t.finalizedAt} is not null`),
+    // Exactly one child per tool call, whatever crashes and retries happen (childRuns.ts).
+    uniqueIndex('agentpg_runs_parent_tool_call_idx')
+      .on(t.parentToolCallId)
+      .where(sql`${t.parentToolCallId} is not null`),
+    // A run's children (cancel cascade, token totals, runs.children()); child runs only.
+    index('agentpg_runs_parent_idx')
+      .on(t.parentRunId)
+      .where(sql`${t.parentRunId} is not null`),
+    uniqueIndex('agentpg_runs_idempotency_idx')
+      .on(t.sessionId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
   ],
 );
 
@@ -146,6 +201,9 @@ export const messages = pgTable(
     outputTokens: integer('output_tokens').notNull().default(0),
     cacheCreationInputTokens: integer('cache_creation_input_tokens').notNull().default(0),
     cacheReadInputTokens: integer('cache_read_input_tokens').notNull().default(0),
+    // [costs] What this model call cost in USD (src/costs/prices.ts), on its assistant message;
+    // null for user messages and for a model without a price. Summed by the agentpg_*_costs views.
+    costUsd: numeric('cost_usd', { precision: 18, scale: 9 }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -155,9 +213,6 @@ export const messages = pgTable(
     primaryKey({ name: 'agentpg_messages_pkey', columns: [t.sessionId, t.seq] }),
   ],
 );
-
-export const TOOL_CALL_STATES = ['pending', 'running', 'succeeded', 'failed'] as const;
-export type ToolCallState = (typeof TOOL_CALL_STATES)[number];
 
 /** One row per tool_use block: input, output or error, attempts and timings. */
 export const toolCalls = pgTable(
@@ -180,9 +235,31 @@ export const toolCalls = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     durationMs: integer('duration_ms'),
+    // Human approval (tools with needsApproval): null when the call needs none; 'pending' while
+    // the run waits for a decision (state stays `pending`), then 'approved' or 'denied'. Decided
+    // through agentpg_decide_tool_call() (migration approvals), by a person or by the deadline.
+    approval: varchar('approval', { length: 20 }).$type<'pending' | 'approved' | 'denied'>(),
+    /** No decision by then: denied with "timed out". */
+    approvalDeadline: timestamp('approval_deadline', { withTimezone: true }),
+    decidedBy: varchar('decided_by', { length: 255 }),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+    /** A denial's reason (sent to the model), or an approver's note. */
+    decisionMessage: text('decision_message'),
+    /** Approved with edited input: what the tool runs with (`input` keeps what the model asked). */
+    approvedInput: jsonb('approved_input'),
+    // Input requests (a tool returned requestInput(), src/runs/inputRequests.ts): the question the
+    // person is asked while the call is `awaiting_input`; the answer becomes the call's output
+    // (agentpg_answer_input(), migration run_inputs), who answered in decided_by/decided_at.
+    question: text('question'),
+    /** No answer by then: the call fails with "timed out waiting for an answer". */
+    answerDeadline: timestamp('answer_deadline', { withTimezone: true }),
   },
   (t) => [
-    check('agentpg_tool_calls_state_check', sql`${t.state} in ('pending', 'running', 'succeeded', 'failed')`),
+    check('agentpg_tool_calls_approval_check', sql`${t.approval} in ('pending', 'approved', 'denied')`),
+    check(
+      'agentpg_tool_calls_state_check',
+      sql`${t.state} in ('pending', 'running', 'awaiting_input', 'succeeded', 'failed')`,
+    ),
     check(
       'agentpg_tool_calls_finished_check',
       sql`(${t.state} in ('succeeded', 'failed')) = (${t.finishedAt} is not null)`,

@@ -1,4 +1,4 @@
-import type { Queryable } from '../../cluster/sql/queryable.js';
+import type { Queryable } from '../../db/queryable.js';
 
 export interface ChangedRunRow {
   id: string;
@@ -7,6 +7,8 @@ export interface ChangedRunRow {
   tenant_id: string;
   state: string;
   instance_id: string | null;
+  parent_run_id: string | null;
+  depth: number;
   /** When the run last changed state: state_changed_at, or finalized_at for a finished run. */
   changed_at: Date;
 }
@@ -22,10 +24,10 @@ export interface ChangedRunRow {
 export async function runsChangedSince(db: Queryable, since: Date, limit: number): Promise<ChangedRunRow[]> {
   const { rows } = await db.query<ChangedRunRow>(
     `select * from (
-       select id, session_id, agent_name, tenant_id, state, instance_id, state_changed_at as changed_at
+       select id, session_id, agent_name, tenant_id, state, instance_id, parent_run_id, depth, state_changed_at as changed_at
          from agentpg_runs where finalized_at is null and state_changed_at >= $1
        union all
-       select id, session_id, agent_name, tenant_id, state, instance_id, finalized_at as changed_at
+       select id, session_id, agent_name, tenant_id, state, instance_id, parent_run_id, depth, finalized_at as changed_at
          from agentpg_runs where finalized_at >= $1
      ) changed
      order by changed_at, id

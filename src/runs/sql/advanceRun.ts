@@ -1,4 +1,4 @@
-import type { Queryable } from '../db.js';
+import type { Queryable } from '../../db/queryable.js';
 import type { TokenUsage } from './insertMessages.js';
 
 /**
@@ -24,7 +24,15 @@ export async function advanceRun(
         tool_iterations = tool_iterations + $7
       where id = $1 and state = 'running' and attempts = $2
       returning cancel_requested_at, tool_iterations`,
-    [runId, attempt, usage.inputTokens, usage.outputTokens, usage.cacheCreationInputTokens, usage.cacheReadInputTokens, toolIteration ? 1 : 0],
+    [
+      runId,
+      attempt,
+      usage.inputTokens,
+      usage.outputTokens,
+      usage.cacheCreationInputTokens,
+      usage.cacheReadInputTokens,
+      toolIteration ? 1 : 0,
+    ],
   );
   return rows[0] ? { cancelRequestedAt: rows[0].cancel_requested_at, toolIterations: rows[0].tool_iterations } : null;
 }

@@ -1,5 +1,5 @@
-import type { Queryable } from '../db.js';
-import { mapRun } from '../rows.js';
+import type { Queryable } from '../../db/queryable.js';
+import { mapRun, type RunRow } from '../rows.js';
 import type { Run } from '../types.js';
 
 /**
@@ -15,17 +15,19 @@ import type { Run } from '../types.js';
  */
 export async function claimRuns(tx: Queryable, runIds: string[], instanceId: string): Promise<Run[]> {
   if (runIds.length === 0) return [];
-  const { rows } = await tx.query(
-    `with claimed as (
+  const { rows } = await tx.query<RunRow>(
+    `with clock as materialized (select clock_timestamp() as t),
+     claimed as (
        update agentpg_runs r set
            state = 'running',
-           started_at = coalesce(r.started_at, clock_timestamp()),
+           started_at = coalesce(r.started_at, clock.t),
            -- Every state change sets it (no trigger: see src/db/schema/runs.ts); a re-claim of a
            -- running run is not one.
-           state_changed_at = case when r.state = 'queued' then clock_timestamp() else r.state_changed_at end,
+           state_changed_at = case when r.state <> 'running' then clock.t else r.state_changed_at end,
            instance_id = $2,
            attempts = r.attempts + 1
-         where r.id = any($1::uuid[]) and r.state in ('queued', 'running')
+         from clock
+         where r.id = any($1::uuid[]) and r.state in ('queued', 'running', 'awaiting_input')
          returning r.*
      ), prompt as (
        insert into agentpg_messages (session_id, run_id, role, content)

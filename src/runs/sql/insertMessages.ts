@@ -1,4 +1,4 @@
-import type { Queryable } from '../db.js';
+import type { Queryable } from '../../db/queryable.js';
 
 export interface NewMessage {
   role: 'user' | 'assistant';
@@ -12,9 +12,16 @@ export interface TokenUsage {
   outputTokens: number;
   cacheCreationInputTokens: number;
   cacheReadInputTokens: number;
+  /** [costs] The call's cost in USD (src/costs/callCost.ts); stored on the assistant message only. */
+  costUsd?: number | null;
 }
 
-export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
+export const ZERO_USAGE: TokenUsage = {
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheCreationInputTokens: 0,
+  cacheReadInputTokens: 0,
+};
 
 /** The messages one run adds, in order. */
 export interface RunMessages {
@@ -36,15 +43,26 @@ export async function insertMessages(tx: Queryable, runs: RunMessages[]): Promis
     for (const m of r.messages) {
       const u = m.usage ?? ZERO_USAGE;
       const base = values.length;
-      values.push(r.sessionId, r.runId, m.role, JSON.stringify(m.content), m.stopReason ?? null, u.inputTokens, u.outputTokens, u.cacheCreationInputTokens, u.cacheReadInputTokens);
-      const params = Array.from({ length: 9 }, (_, k) => `$${base + k + 1}${k === 3 ? '::jsonb' : ''}`);
+      values.push(
+        r.sessionId,
+        r.runId,
+        m.role,
+        JSON.stringify(m.content),
+        m.stopReason ?? null,
+        u.inputTokens,
+        u.outputTokens,
+        u.cacheCreationInputTokens,
+        u.cacheReadInputTokens,
+        u.costUsd ?? null,
+      );
+      const params = Array.from({ length: 10 }, (_, k) => `$${base + k + 1}${k === 3 ? '::jsonb' : ''}`);
       tuples.push(`(${params.join(', ')})`);
     }
   }
   if (tuples.length === 0) return [];
   const { rows } = await tx.query<{ id: string; seq: string }>(
     `insert into agentpg_messages
-       (session_id, run_id, role, content, stop_reason, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens)
+       (session_id, run_id, role, content, stop_reason, input_tokens, output_tokens, cache_creation_input_tokens, cache_read_input_tokens, cost_usd)
      values ${tuples.join(', ')}
      returning id, seq`,
     values,

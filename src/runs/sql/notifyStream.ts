@@ -1,6 +1,5 @@
-import type { Queryable } from '../db.js';
-
-export const STREAM_CHANNEL = 'agentpg_run_stream';
+import type { Queryable } from '../../db/queryable.js';
+import { RUN_STREAM_CHANNEL } from '../../events/channels.js';
 
 /**
  * Sends stream events with ONE statement. The target list is evaluated left to right, so the
@@ -9,6 +8,6 @@ export const STREAM_CHANNEL = 'agentpg_run_stream';
  */
 export async function notifyStream(db: Queryable, payloads: string[]): Promise<void> {
   if (payloads.length === 0) return;
-  const calls = payloads.map((_, i) => `pg_notify('${STREAM_CHANNEL}', $${i + 1})`).join(', ');
+  const calls = payloads.map((_, i) => `pg_notify('${RUN_STREAM_CHANNEL}', $${i + 1})`).join(', ');
   await db.query(`select ${calls}`, payloads);
 }

@@ -1,21 +1,23 @@
-import type { Queryable } from '../db.js';
+import type { Queryable } from '../../db/queryable.js';
 
 /**
- * ONE guarded statement: a queued run becomes `cancelled` right here; a running run gets
- * `cancel_requested_at`, and the trigger `agentpg_runs_cancel_notify` sends NOTIFY
- * agentpg_run_cancel so the instance executing it aborts at once. Returns the state after the
- * update, or null when the run was not queued/running (unknown or already finished).
+ * ONE statement, the SQL function agentpg_request_cancel (migration agents_as_tools: the one way
+ * to cancel, also used by the cascade to child runs): a queued run becomes `cancelled` right here;
+ * a running run gets `cancel_requested_at`, and the trigger `agentpg_runs_cancel_notify` sends
+ * NOTIFY agentpg_run_cancel so the instance executing it aborts at once. A run awaiting input goes
+ * back to `queued` with cancel_requested_at and its set-aside job comes due now: the worker that
+ * claims it ends it `cancelled` like any execution does (its open tool calls answered, so the
+ * stored transcript stays valid). The run's unfinished child runs are cancelled the same way in
+ * the same transaction (trigger agentpg_runs_cancel_children). Returns the state after the
+ * update, or null when the run was not queued/running/awaiting_input (unknown or already finished).
  */
-export async function requestCancel(db: Queryable, runId: string): Promise<{ state: string; jobId: string | null } | null> {
-  const { rows } = await db.query<{ state: string; job_id: string | null }>(
-    `update agentpg_runs set
-        state = case when state = 'queued' then 'cancelled' else state end,
-        finalized_at = case when state = 'queued' then now() else finalized_at end,
-        state_changed_at = case when state = 'queued' then clock_timestamp() else state_changed_at end,
-        cancel_requested_at = coalesce(cancel_requested_at, now())
-      where id = $1 and state in ('queued', 'running')
-      returning state, job_id`,
+export async function requestCancel(
+  db: Queryable,
+  runId: string,
+): Promise<{ state: string; jobId: string | null } | null> {
+  const { rows } = await db.query<{ run_state: string; run_job_id: string | null }>(
+    `select run_state, run_job_id from agentpg_request_cancel($1)`,
     [runId],
   );
-  return rows[0] ? { state: rows[0].state, jobId: rows[0].job_id } : null;
+  return rows[0] ? { state: rows[0].run_state, jobId: rows[0].run_job_id } : null;
 }

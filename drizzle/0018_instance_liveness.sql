@@ -1,0 +1,1 @@
+ALTER TABLE "agentpg_instances" ADD COLUMN "liveness_pid" integer;

@@ -1,0 +1,16 @@
+/**
+ * The one abortable wait of agentpg: resolves after `ms`, or at once when `signal` aborts (it never
+ * rejects; callers that must stop check `signal.aborted` / `throwIfAborted()` after it).
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

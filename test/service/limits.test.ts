@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { json, startService, type ServiceProcess } from '../helpers/service.js';
+
+const TOKEN = 'test-token-123';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+describe('the HTTP service with a token: metrics, probes, input limits, cross-site requests', () => {
+  let db: TestDatabase;
+  let service: ServiceProcess;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    service = await startService({
+      DATABASE_URL: db.url,
+      ANTHROPIC_API_KEY: undefined,
+      AGENTPG_API_TOKEN: TOKEN,
+      AGENTPG_CLEANUP_MS: '1000',
+    });
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await db?.drop();
+  });
+
+  /** A POST with the token; `body` is sent as it is when a string (to send exact bytes). */
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${service.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...AUTH, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const expectError = async (res: Response, status: number, type: string, message?: RegExp) => {
+    const body = await json(res);
+    expect({ status: res.status, type: body.error?.type }).toEqual({ status, type });
+    if (message) expect(body.error.message).toMatch(message);
+  };
+
+  it('/metrics needs the token and exports all 13 ownership metrics, restore duration measured', async () => {
+    expect((await fetch(`${service.url}/metrics`)).status).toBe(401);
+    const text = await (await fetch(`${service.url}/metrics`, { headers: AUTH })).text();
+    for (const name of [
+      'agents_restored_total',
+      'agents_restore_failed_total',
+      'agent_restore_duration_seconds',
+      'agent_lock_acquire_total',
+      'agent_lock_acquire_failed_total',
+      'agent_lock_held',
+      'agent_lock_lost_total',
+      'agents_running',
+      'agent_restarts_total',
+      'agent_stale_writes_total',
+      'lock_sessions',
+      'shutdown_duration_seconds',
+      'agents_saved_on_shutdown',
+    ]) {
+      expect(text).toMatch(new RegExp(`^${name} `, 'm'));
+    }
+    // The start-up claim pass took some time: the gauge reads the key the manager records.
+    expect(Number(/^agent_restore_duration_seconds (\S+)$/m.exec(text)![1])).toBeGreaterThan(0);
+    expect(text).toMatch(/# HELP agent_lock_held Shard locks/);
+  });
+
+  it('probes need no token; /ready is /readyz; readiness says who ran the last cleanup pass', async () => {
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    let ready: any;
+    for (let i = 0; i < 100; i++) {
+      ready = await json(await fetch(`${service.url}/readyz`));
+      if (ready.cleanup?.lastPassRanHere) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(ready).toMatchObject({ ready: true, draining: false });
+    expect(ready.cleanup).toMatchObject({ lastPassRanHere: true, lastPassInstanceId: ready.instanceId });
+    expect(Date.parse(ready.cleanup.nextPassDueAt)).toBeGreaterThan(Date.parse(ready.cleanup.lastPassAt));
+    const alias = await fetch(`${service.url}/ready`);
+    expect(alias.status).toBe(200);
+    expect(await json(alias)).toMatchObject({ ready: true, instanceId: ready.instanceId });
+  });
+
+  it('refuses a body over the limit with 413, by Content-Length and while a chunked body streams', async () => {
+    await expectError(await post('/v1/sessions', 'x'.repeat(2 * 1024 * 1024)), 413, 'request_too_large');
+    // An endless chunked body: answered all the same, so the service counted and stopped reading.
+    const chunk = new Uint8Array(64 * 1024).fill(32);
+    const endless = new ReadableStream<Uint8Array>({ pull: (controller) => controller.enqueue(chunk) });
+    const res = await fetch(`${service.url}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...AUTH },
+      body: endless,
+      duplex: 'half',
+    });
+    await expectError(res, 413, 'request_too_large');
+  });
+
+  it('answers bad fields with 400 naming them, never 500, and stores nothing unbounded', async () => {
+    const session = await json(await post('/v1/sessions', { agent: 'chat', tenantId: 't', identifier: 'u' }));
+    const bad = (metadata: string) =>
+      post('/v1/sessions', `{"agent":"chat","tenantId":"t","identifier":"u","metadata":${metadata}}`);
+    await expectError(await bad(JSON.stringify({ big: 'x'.repeat(20_000) })), 400, 'invalid_request_error', /metadata/);
+    await expectError(await bad('{"n":1e400}'), 400, 'invalid_request_error', /metadata\.n: number out of range/);
+    await expectError(await bad('{"s":"a\\u0000b"}'), 400, 'invalid_request_error', /NUL/);
+    await expectError(await bad('{"s":"\\ud800"}'), 400, 'invalid_request_error', /surrogate/);
+    await expectError(await bad('{"a":'.repeat(5000) + '1' + '}'.repeat(5000)), 400, 'invalid_request_error', /nested/);
+    await expectError(
+      await post('/v1/runs', { sessionId: session.id, prompt: 'x'.repeat(100_001) }),
+      400,
+      'invalid_request_error',
+      /prompt/,
+    );
+    await expectError(
+      await post('/v1/long-running', { kind: 'watcher', config: { blob: 'x'.repeat(70_000) } }),
+      400,
+      'invalid_request_error',
+      /config/,
+    );
+    await expectError(
+      await post('/v1/long-running', { kind: 'watcher', config: { intervalMs: -5 } }),
+      400,
+      'invalid_request_error',
+      /config\.intervalMs/,
+    );
+    const [{ n }] = await db.query(`select count(*)::int as n from agentpg_long_running_agents`);
+    expect(n).toBe(0);
+  });
+
+  it('restarting a long-running agent without config keeps its stored config', async () => {
+    const started = await post('/v1/long-running', { id: 'w-keep', kind: 'watcher', config: { intervalMs: 60_000 } });
+    expect(started.status).toBe(201);
+    expect((await post('/v1/long-running/w-keep/stop', {})).status).toBe(200);
+    const restarted = await json(await post('/v1/long-running', { id: 'w-keep', kind: 'watcher' }));
+    expect(restarted).toMatchObject({ active: true, config: { intervalMs: 60_000 } });
+    await post('/v1/long-running/w-keep/stop', {});
+  });
+
+  it('refuses writes that are not application/json (415) and foreign origins (403)', async () => {
+    const plain = await fetch(`${service.url}/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', ...AUTH },
+      body: JSON.stringify({ agent: 'chat', tenantId: 't', identifier: 'u' }),
+    });
+    await expectError(plain, 415, 'unsupported_media_type_error');
+    const foreign = await post(
+      '/v1/sessions',
+      { agent: 'chat', tenantId: 't', identifier: 'u' },
+      { origin: 'https://evil.example' },
+    );
+    await expectError(foreign, 403, 'permission_error');
+    const own = await post('/v1/sessions', { agent: 'chat', tenantId: 't', identifier: 'u' }, { origin: service.url });
+    expect(own.status).toBe(201);
+  });
+});
