@@ -75,11 +75,14 @@ BEGIN
   IF NOT FOUND THEN
     -- The first call ever for this model and key, with nothing configured: it goes alone as the
     -- probe (granted, known = false); its response's headers teach the limits (observe ends the
-    -- probe). Calls arriving meanwhile wait for that, at most 30 s.
+    -- probe). Calls arriving meanwhile wait for that, at most 5 s: the headers come at the start of
+    -- the response, and a probe whose instance died before them (SIGKILL) is never ended, so every
+    -- call of the model in the cluster waits the whole window (30 s was seen to hold a failover
+    -- back that long). After the window calls go unlimited until a response teaches the limits.
     INSERT INTO agentpg_rate_limits (model, key_hash, refilled_at, probing_until)
       VALUES (p_model, p_key_hash, v_now,
               CASE WHEN p_cfg_rpm IS NULL AND p_cfg_itpm IS NULL AND p_cfg_otpm IS NULL
-                   THEN v_now + interval '30 seconds' END)
+                   THEN v_now + interval '5 seconds' END)
       ON CONFLICT DO NOTHING;
     IF FOUND AND p_cfg_rpm IS NULL AND p_cfg_itpm IS NULL AND p_cfg_otpm IS NULL THEN
       RETURN QUERY SELECT true, 0::double precision, false, true;

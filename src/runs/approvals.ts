@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/queryable.js';
-import { AlreadyDecidedError, NotFoundError, ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { isUuid } from './rows.js';
+import { checkName, checkWaitFilter, waitWriteError } from './waitChecks.js';
 import { decideToolCall, listPendingApprovals, type Decision, type PendingApproval } from './sql/approvals.js';
 
 export type { Decision, PendingApproval };
@@ -41,22 +42,19 @@ export async function listApprovals(
   db: Queryable,
   filter: { tenantId?: string; agentName?: string; runId?: string; limit?: number },
 ): Promise<PendingApproval[]> {
-  if (filter.runId !== undefined && !isUuid(filter.runId)) return [];
-  if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > 1000))
-    throw new ValidationError('limit must be an integer from 1 to 1000');
-  return await listPendingApprovals(db, filter);
+  const checked = checkWaitFilter(filter);
+  return checked ? await listPendingApprovals(db, checked) : [];
 }
 
 /** client.approvals.decide() on any connection (the CLI's too): checked, then agentpg_decide_tool_call. */
 export async function recordDecision(db: Queryable, runId: string, decision: Decision): Promise<{ runState: string }> {
   if (!isUuid(runId)) throw new NotFoundError('run', String(runId));
   const d = decision as Partial<Decision> | undefined;
-  if (!d || typeof d.toolUseId !== 'string' || d.toolUseId.length === 0 || d.toolUseId.length > 255)
-    throw new ValidationError('toolUseId must be a string of 1 to 255 characters');
+  if (!d) throw new ValidationError('a decision is required');
+  checkName(d.toolUseId, 'toolUseId');
   if (d.decision !== 'approve' && d.decision !== 'deny')
     throw new ValidationError("decision must be 'approve' or 'deny'");
-  if (typeof d.decidedBy !== 'string' || d.decidedBy.length === 0 || d.decidedBy.length > 255)
-    throw new ValidationError('decidedBy must be a string of 1 to 255 characters');
+  checkName(d.decidedBy, 'decidedBy');
   if (d.message != null && (typeof d.message !== 'string' || d.message.length > MAX_MESSAGE_CHARS))
     throw new ValidationError(`message must be a string of at most ${MAX_MESSAGE_CHARS} characters`);
   if (d.input !== undefined && d.decision !== 'approve') throw new ValidationError('input goes with approve only');
@@ -65,10 +63,10 @@ export async function recordDecision(db: Queryable, runId: string, decision: Dec
   try {
     return { runState: await decideToolCall(db, runId, d as Decision) };
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'P0002') throw new NotFoundError('tool call waiting for approval', `${runId}/${d.toolUseId}`);
-    if (code === '55000') throw new AlreadyDecidedError(`tool call ${d.toolUseId} of run ${runId} is already decided`);
-    if (code === '22023') throw new ValidationError((err as Error).message);
-    throw err;
+    throw waitWriteError(
+      err,
+      () => new NotFoundError('tool call waiting for approval', `${runId}/${d.toolUseId}`),
+      () => `tool call ${d.toolUseId} of run ${runId} is already decided`,
+    );
   }
 }

@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/queryable.js';
-import { AlreadyDecidedError, NotFoundError, ValidationError } from '../errors.js';
+import { NotFoundError, ValidationError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
 import { isUuid } from './rows.js';
+import { checkName, checkWaitFilter, waitWriteError } from './waitChecks.js';
 import { answerInput, listPendingInputs, type PendingInput } from './sql/inputRequests.js';
 
 export type { PendingInput };
@@ -48,31 +49,27 @@ export async function listInputs(
   db: Queryable,
   filter: { tenantId?: string; agentName?: string; runId?: string; limit?: number },
 ): Promise<PendingInput[]> {
-  if (filter.runId !== undefined && !isUuid(filter.runId)) return [];
-  if (filter.limit !== undefined && (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > 1000))
-    throw new ValidationError('limit must be an integer from 1 to 1000');
-  return await listPendingInputs(db, filter);
+  const checked = checkWaitFilter(filter);
+  return checked ? await listPendingInputs(db, checked) : [];
 }
 
 /** client.inputs.answer() on any connection (the CLI's too): checked, then agentpg_answer_input. */
 export async function recordAnswer(db: Queryable, runId: string, answer: Answer): Promise<{ runState: string }> {
   if (!isUuid(runId)) throw new NotFoundError('run', String(runId));
   const a = answer as Partial<Answer> | undefined;
-  if (!a || typeof a.toolUseId !== 'string' || a.toolUseId.length === 0 || a.toolUseId.length > 255)
-    throw new ValidationError('toolUseId must be a string of 1 to 255 characters');
+  if (!a) throw new ValidationError('an answer is required');
+  checkName(a.toolUseId, 'toolUseId');
   if (typeof a.answer !== 'string' || Buffer.byteLength(a.answer) > MAX_ANSWER_BYTES)
     throw new ValidationError(`answer must be a string of at most ${MAX_ANSWER_BYTES} bytes`);
   if (a.answer.includes('\u0000')) throw new ValidationError('answer must not contain NUL characters');
-  if (typeof a.answeredBy !== 'string' || a.answeredBy.length === 0 || a.answeredBy.length > 255)
-    throw new ValidationError('answeredBy must be a string of 1 to 255 characters');
+  checkName(a.answeredBy, 'answeredBy');
   try {
     return { runState: await answerInput(db, runId, a as Answer) };
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'P0002') throw new NotFoundError('tool call waiting for an answer', `${runId}/${a.toolUseId}`);
-    if (code === '55000')
-      throw new AlreadyDecidedError(`the question of tool call ${a.toolUseId} of run ${runId} is answered already`);
-    if (code === '22023') throw new ValidationError((err as Error).message);
-    throw err;
+    throw waitWriteError(
+      err,
+      () => new NotFoundError('tool call waiting for an answer', `${runId}/${a.toolUseId}`),
+      () => `the question of tool call ${a.toolUseId} of run ${runId} is answered already`,
+    );
   }
 }

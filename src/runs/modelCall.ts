@@ -110,6 +110,9 @@ export async function callModel(
     } catch (err) {
       if (permit && err instanceof Anthropic.APIError && err.status !== undefined)
         await opts.rateLimit!.observe(permit, err.headers, err.status);
+      // A probe that ends with no answer at all (aborted, connection lost) teaches nothing, but
+      // must end: every other call of the model waits for it.
+      else if (permit?.probe) await opts.rateLimit!.observe(permit, undefined);
       if (opts.signal.aborted) throw opts.signal.reason ?? err;
       const failure = classify(err, opts.secrets);
       if (!failure.retryable || attempt >= maxAttempts) {

@@ -30,10 +30,16 @@ export function originGuard(allowedOrigins: readonly string[]): MiddlewareHandle
   };
 }
 
-/** Writes must say `application/json`: the one content type a cross-site page cannot send unasked. */
+/**
+ * Writes must say `application/json`: the one content type a cross-site page cannot send unasked.
+ * A DELETE without a body is let through: a browser never sends a cross-site DELETE without a CORS
+ * preflight, and there is no body to read (`curl -X DELETE` sends no content type).
+ */
 export function jsonOnlyGuard(): MiddlewareHandler {
   return async (c, next) => {
-    if (WRITE_METHODS.has(c.req.method)) {
+    const length = c.req.header('content-length');
+    const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
+    if (WRITE_METHODS.has(c.req.method) && (c.req.method !== 'DELETE' || hasBody)) {
       const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
       if (type !== 'application/json') {
         throw new HttpError(415, 'unsupported_media_type_error', 'writes need content-type: application/json');

@@ -84,7 +84,9 @@ describe('long-running agents across processes: crash, terminated lock session, 
     );
     const elapsed = movedAt - killedAt;
     console.log(`[ownership] SIGKILL -> agents writing on the survivor after ${elapsed} ms`);
-    expect(elapsed).toBeLessThan(3000);
+    // Sooner than the server lease (FAST_OWNERSHIP: 4 s) could have freed them: the survivor saw
+    // the closed sockets.
+    expect(elapsed).toBeLessThan(4000);
     // Checkpoints intact: B resumed each agent from a checkpoint at least as new as every one A
     // had acknowledged (A saves them in order) and as the one read before the kill.
     for (const o of before) {

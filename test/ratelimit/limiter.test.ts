@@ -77,4 +77,55 @@ describe('cluster-wide rate limits learned from the API', () => {
       expect(c.status).toBe(200);
     }
   });
+
+  test('a probe that never answers (its instance killed before the headers) holds the other calls back for 5 s at most', async ({
+    db,
+  }) => {
+    const acquire = async () =>
+      (
+        await db.query(
+          `select granted, wait_ms, probe from agentpg_rate_limit_acquire('claude-lost-probe', 'k', 't1', 10, 10, null, null, null)`,
+        )
+      )[0];
+    expect(await acquire()).toMatchObject({ granted: true, probe: true });
+    // Nothing observes the probe's answer: the others wait, in short sleeps, until its window ends.
+    const waiting = await acquire();
+    expect(waiting).toMatchObject({ granted: false, probe: false });
+    const [{ window_ms }] = await db.query(
+      `select extract(epoch from probing_until - refilled_at) * 1000 as window_ms
+         from agentpg_rate_limits where model = 'claude-lost-probe'`,
+    );
+    expect(Number(window_ms)).toBe(5_000);
+    // Once the window is over (moved back here rather than waited for), calls go without a limit.
+    await db.query(
+      `update agentpg_rate_limits set probing_until = now() - interval '1 millisecond' where model = 'claude-lost-probe'`,
+    );
+    expect(await acquire()).toMatchObject({ granted: true, probe: false });
+  });
+
+  test('a probe call that ends with no answer (its run cancelled) ends the probe at once', async ({
+    db,
+    fake,
+    startClient,
+  }) => {
+    fake.setResponder((req) =>
+      req.body.model === 'claude-cancelled-probe' ? { text: 'late', latencyMs: 60_000 } : undefined,
+    );
+    const client = await startClient({ agents: [defineAgent({ name: 'prober', model: 'claude-cancelled-probe' })] });
+    const before = fake.stats.received;
+    const [runId] = await runAll(client, 'prober', 1);
+    await fake.waitForRequests(before + 1, 30_000);
+    const [probing] = await db.query(
+      `select probing_until from agentpg_rate_limits where model = 'claude-cancelled-probe'`,
+    );
+    expect(probing.probing_until).not.toBeNull();
+    await client.runs.cancel(runId);
+    expect((await client.runs.wait(runId, { timeoutMs: 30_000 })).state).toBe('cancelled');
+    fake.setResponder(undefined);
+    // The run ended after its call's catch: the probe was ended there, not left to its 5 s window.
+    const [after] = await db.query(
+      `select probing_until from agentpg_rate_limits where model = 'claude-cancelled-probe'`,
+    );
+    expect(after.probing_until).toBeNull();
+  });
 });

@@ -137,6 +137,19 @@ describe('the HTTP service with a token: metrics, probes, input limits, cross-si
       body: JSON.stringify({ agent: 'chat', tenantId: 't', identifier: 'u' }),
     });
     await expectError(plain, 415, 'unsupported_media_type_error');
+    // A DELETE with no body needs no content type (it reaches the route: 404 for a session that
+    // does not exist); one with a body that is not JSON is refused like any write.
+    const bare = await fetch(`${service.url}/v1/sessions/00000000-0000-0000-0000-000000000000/hold`, {
+      method: 'DELETE',
+      headers: AUTH,
+    });
+    expect(bare.status).toBe(404);
+    const plainDelete = await fetch(`${service.url}/v1/sessions/00000000-0000-0000-0000-000000000000/hold`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'text/plain', ...AUTH },
+      body: 'x',
+    });
+    await expectError(plainDelete, 415, 'unsupported_media_type_error');
     const foreign = await post(
       '/v1/sessions',
       { agent: 'chat', tenantId: 't', identifier: 'u' },

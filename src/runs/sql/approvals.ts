@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/queryable.js';
-import { listWaits, type WaitFilter } from './listWaits.js';
+import { listWaits, pendingWaitFields, type WaitFilter } from './listWaits.js';
 
 /** A tool call waiting for a person's decision (agentpg_tool_calls.approval = 'pending'). */
 export interface PendingApproval {
@@ -18,18 +18,7 @@ export interface PendingApproval {
 
 /** Pending approvals, oldest first, optionally of one tenant, agent and/or run (listWaits). */
 export async function listPendingApprovals(db: Queryable, filter: WaitFilter): Promise<PendingApproval[]> {
-  return (await listWaits(db, 'approval', filter)).map((r) => ({
-    runId: r.run_id,
-    sessionId: r.session_id,
-    tenantId: r.tenant_id,
-    agentName: r.agent_name,
-    toolUseId: r.tool_use_id,
-    toolName: r.tool_name,
-    input: r.subject,
-    requestedAt: r.requested_at,
-    deadline: r.deadline,
-    runState: r.run_state,
-  }));
+  return (await listWaits(db, 'approval', filter)).map((r) => ({ ...pendingWaitFields(r), input: r.subject }));
 }
 
 export interface Decision {

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/queryable.js';
-import { listWaits, type WaitFilter } from './listWaits.js';
+import { listWaits, pendingWaitFields, type WaitFilter } from './listWaits.js';
 import { RUN_STREAM_CHANNEL } from '../../events/channels.js';
 
 /** A tool call whose tool asked the user a question (agentpg_tool_calls.state = 'awaiting_input'). */
@@ -82,16 +82,9 @@ export async function answerInput(
 
 /** Questions waiting for an answer, oldest first, optionally of one tenant, agent and/or run (listWaits). */
 export async function listPendingInputs(db: Queryable, filter: WaitFilter): Promise<PendingInput[]> {
+  // subject: to_jsonb(question), a JSON string, parsed.
   return (await listWaits(db, 'input', filter)).map((r) => ({
-    runId: r.run_id,
-    sessionId: r.session_id,
-    tenantId: r.tenant_id,
-    agentName: r.agent_name,
-    toolUseId: r.tool_use_id,
-    toolName: r.tool_name,
-    question: r.subject as string, // to_jsonb(question): a JSON string, parsed
-    requestedAt: r.requested_at,
-    deadline: r.deadline,
-    runState: r.run_state,
+    ...pendingWaitFields(r),
+    question: r.subject as string,
   }));
 }

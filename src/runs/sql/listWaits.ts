@@ -39,3 +39,18 @@ export async function listWaits(db: Queryable, kind: 'approval' | 'input', filte
   );
   return rows;
 }
+
+/** The fields every pending wait has, from its row (PendingApproval and PendingInput add their subject). */
+export function pendingWaitFields(r: WaitRow) {
+  return {
+    runId: r.run_id,
+    sessionId: r.session_id,
+    tenantId: r.tenant_id,
+    agentName: r.agent_name,
+    toolUseId: r.tool_use_id,
+    toolName: r.tool_name,
+    requestedAt: r.requested_at,
+    deadline: r.deadline,
+    runState: r.run_state,
+  };
+}
