@@ -10,6 +10,7 @@ import { CLEANUP_INTERVAL_DEFAULT_MS } from './cluster/cleanup.js';
 import type { CleanupPassSummary } from './cluster/cleanupSummary.js';
 import { RUN_FAILOVER_INTERVAL_DEFAULT_MS } from './cluster/failover.js';
 import { HEARTBEAT_INTERVAL_DEFAULT_MS } from './cluster/heartbeat.js';
+import { RUN_POLL_INTERVAL_MS } from './runs/queue.js';
 import type { RunStepHook } from './runs/stepTypes.js';
 import { mcpServersSchema, type McpServerConfig } from './mcp/config.js';
 import { budgetsSchema, type Budgets } from './costs/budgets.js';
@@ -102,6 +103,12 @@ export interface AgentPGConfig {
   shutdownTimeoutMs?: number;
   /** How many runs this instance executes at once. Default 100. */
   runConcurrency?: number;
+  /**
+   * How often the worker looks for runs when nothing wakes it: the backstop for jobs that come due
+   * without a notification (a retry; a run handed back by an instance that died). Runs enqueued,
+   * decided, answered or deferred by a live instance wake a worker at once. Default 2 s.
+   */
+  runPollIntervalMs?: number;
   /** Runs of one tenant in flight across all instances. Default: unlimited. */
   tenantConcurrency?: number;
   /** Bound on model turns per run. Default 20. */
@@ -202,6 +209,7 @@ const configSchema = z.object({
   stuckRunTimeoutMs: durationMs.optional(),
   shutdownTimeoutMs: durationMs.optional(),
   runConcurrency: z.number().int().positive().optional(),
+  runPollIntervalMs: z.number().int().min(50).max(3_600_000).optional(),
   tenantConcurrency: z.number().int().positive().optional(),
   maxToolIterations: z.number().int().positive().optional(),
   toolTimeoutMs: durationMs.optional(),
@@ -228,6 +236,7 @@ export type ResolvedConfig = Required<
     | 'stuckRunTimeoutMs'
     | 'shutdownTimeoutMs'
     | 'runConcurrency'
+    | 'runPollIntervalMs'
     | 'maxToolIterations'
     | 'toolTimeoutMs'
     | 'maxAgentDepth'
@@ -251,6 +260,7 @@ export const CONFIG_DEFAULTS = {
   stuckRunTimeoutMs: 60 * 60_000,
   shutdownTimeoutMs: 25_000,
   runConcurrency: 100,
+  runPollIntervalMs: RUN_POLL_INTERVAL_MS,
   maxToolIterations: 20,
   toolTimeoutMs: 60_000,
   maxAgentDepth: 5,
@@ -301,6 +311,7 @@ export function resolveConfig(input: AgentPGConfig): ResolvedConfig {
     stuckRunTimeoutMs: c.stuckRunTimeoutMs ?? d.stuckRunTimeoutMs,
     shutdownTimeoutMs: c.shutdownTimeoutMs ?? d.shutdownTimeoutMs,
     runConcurrency: c.runConcurrency ?? d.runConcurrency,
+    runPollIntervalMs: c.runPollIntervalMs ?? d.runPollIntervalMs,
     maxToolIterations: c.maxToolIterations ?? d.maxToolIterations,
     toolTimeoutMs: c.toolTimeoutMs ?? d.toolTimeoutMs,
     maxAgentDepth: c.maxAgentDepth ?? d.maxAgentDepth,

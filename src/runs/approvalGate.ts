@@ -65,7 +65,7 @@ export async function suspendForApproval(
   job: JobAttempt,
   rows: ToolCallRow[],
   stream: StreamBuffer,
-): Promise<'suspended' | 'decided' | 'gone' | 'cancel'> {
+): Promise<{ dueAt: Date } | 'decided' | 'gone' | 'cancel'> {
   await timeOutApprovals(rt.pool, run.id);
   await timeOutInputRequests(rt.pool, run.id);
   return withTransaction(rt.pool, async (tx) => {
@@ -89,6 +89,6 @@ export async function suspendForApproval(
           }),
         ),
     );
-    return 'suspended';
+    return { dueAt: waiting.deadline };
   });
 }

@@ -477,7 +477,8 @@ export class RunExecution {
     );
     if (res === 'gone') throw new ClaimGone();
     if (res === 'cancel') throw new ExecutionAborted('cancel');
-    if (res === 'suspended') {
+    if (typeof res === 'object') {
+      this.wakeWorkerAt(res.dueAt);
       await this.step('awaiting_input');
       throw new RunSuspended();
     }
@@ -496,8 +497,17 @@ export class RunExecution {
     const res = await deferForRateLimit(this.rt, { id: this.run.id, attempt: this.attempt }, this.job, waitMs);
     if (res === 'gone') throw new ClaimGone();
     if (res === 'cancel') throw new ExecutionAborted('cancel');
+    this.wakeWorkerAt(res.dueAt);
     await this.step('rate_limit_deferred');
     throw new RunSuspended();
+  }
+
+  /**
+   * The run's job comes due at `at` with no notification (a deadline, capacity expected): this
+   * instance's worker fetches then, rather than at its next backstop poll.
+   */
+  private wakeWorkerAt(at: Date): void {
+    this.rt.runs.localWorker?.wakeAt(at, this.run.agentName);
   }
 
   /** Agent calls of the open turn start their child runs (childRuns.ts): step `children_started`. */

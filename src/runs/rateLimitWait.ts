@@ -19,13 +19,14 @@ export async function deferForRateLimit(
   run: { id: string; attempt: number },
   job: JobAttempt,
   waitMs: number,
-): Promise<'deferred' | 'gone' | 'cancel'> {
+): Promise<{ dueAt: Date } | 'gone' | 'cancel'> {
   return withTransaction(rt.pool, async (tx) => {
     const counted = await countRateLimitDeferral(tx, run.id, run.attempt);
     if (!counted) return 'gone';
     if (counted.cancelRequested) return 'cancel';
     await rt.boss.fail(RUNS_QUEUE, job, { reason: 'waiting for model capacity' }, { db: bossDb(tx) });
-    await setRunJobStart(tx, job.id, new Date(Date.now() + waitMs));
-    return 'deferred';
+    const dueAt = new Date(Date.now() + waitMs);
+    await setRunJobStart(tx, job.id, dueAt);
+    return { dueAt };
   });
 }

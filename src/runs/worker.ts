@@ -6,7 +6,7 @@ import { liveTranscriptMessages } from './compaction.js';
 import { bossDb } from './db.js';
 import { RunExecution } from './executor.js';
 import { RunFinalizer } from './finalizer.js';
-import { HEARTBEAT_SECONDS, RUN_POLL_INTERVAL_MS, type RunJobData } from './queue.js';
+import { HEARTBEAT_SECONDS, type RunJobData } from './queue.js';
 import { RUNS_QUEUE } from './queueName.js';
 import { isTerminal } from './rows.js';
 import { LEGACY_ROUTE_KEY, routeKeyOf } from './routing.js';
@@ -28,8 +28,12 @@ const FETCH_LOCK_KEY = 0x6167_7275_6e73; // "agruns"
 const MAX_BATCH = 50;
 /** One touch per half job heartbeat refreshes every job in flight (see HEARTBEAT_SECONDS). */
 const JOB_TOUCH_INTERVAL_MS = (HEARTBEAT_SECONDS * 1000) / 2;
-/** The fetch loop's backstop poll when no NOTIFY wakes it (see queue.ts). */
-const FETCH_POLL_INTERVAL_MS = RUN_POLL_INTERVAL_MS;
+/**
+ * A job this instance made due later (wakeAt) gets a timer of its own only when due within this
+ * long, and only this many at once: a later one is as well served by the backstop poll.
+ */
+const MAX_WAKE_AHEAD_MS = 10 * 60_000;
+const MAX_WAKE_TIMERS = 10_000;
 
 interface InFlight {
   exec: RunExecution;
@@ -64,6 +68,8 @@ export class RunWorker {
   private readonly finalizer: RunFinalizer;
   /** Runs enqueued in this process whose wake came early: their `queued` NOTIFY needs no fetch. */
   private wokenLocally = new Set<string>();
+  /** Timers of wakeAt(), cleared at stop. */
+  private readonly wakeTimers = new Set<NodeJS.Timeout>();
   /** The route keys the next fetch covers; none pending = the backstop poll, which covers all. */
   private readonly pendingKeys = new Set<number>();
   /** The route keys of the agents this instance can run. */
@@ -80,7 +86,7 @@ export class RunWorker {
     const reportError = (err: unknown, context?: string) => rt.reportError(err, context);
     this.fetcher = new BackgroundService({
       name: 'run fetch',
-      intervalMs: FETCH_POLL_INTERVAL_MS,
+      intervalMs: rt.config.runPollIntervalMs,
       tick: () => this.fetchTick(),
       reportError,
     });
@@ -137,6 +143,8 @@ export class RunWorker {
   async stop(graceMs: number): Promise<void> {
     if (this.rt.runs.localWorker === this) this.rt.runs.localWorker = null;
     await this.fetcher.stop();
+    for (const t of this.wakeTimers) clearTimeout(t);
+    this.wakeTimers.clear();
     // An entry is registered before launch() gives it `done`: only launched runs are waited for.
     const pending = () => [...this.inFlight.values()].flatMap((f) => (f.done ? [f.done] : []));
     if (this.inFlight.size > 0) {
@@ -173,6 +181,24 @@ export class RunWorker {
     if (this.wokenLocally.size >= 10_000) this.wokenLocally.clear();
     this.wokenLocally.add(runId);
     this.wake(agentName);
+  }
+
+  /**
+   * A fetch at `at`, for a job this instance made due then (a deadline, capacity expected): no
+   * NOTIFY announces such a job, and the backstop poll (runPollIntervalMs) would find it late.
+   */
+  wakeAt(at: Date, agentName: string): void {
+    const delay = at.getTime() - Date.now();
+    if (!this.fetcher.isRunning || delay > MAX_WAKE_AHEAD_MS || this.wakeTimers.size >= MAX_WAKE_TIMERS) return;
+    const timer = setTimeout(
+      () => {
+        this.wakeTimers.delete(timer);
+        this.wake(agentName);
+      },
+      Math.max(0, delay) + 5, // pg-boss compares start_after with its own clock: a little after
+    );
+    timer.unref();
+    this.wakeTimers.add(timer);
   }
 
   /** A fetch soon: of that agent's key only, or (no agent) of every key this instance can run. */

@@ -48,4 +48,30 @@ describe('a configured limit, and runs that wait for capacity without holding a 
     // A deferred run resumes from its last step: its only model call was made once.
     expect(runs.every((r) => r.attempts >= 1 && r.attempts - r.rateLimitDeferrals === 1)).toBe(true);
   });
+
+  test('a deferred run is fetched when its capacity is due, not at the next backstop poll', async ({
+    fake,
+    startClient,
+  }) => {
+    // 20 requests per minute: 20 at once, the 21st due 3 s later. The backstop poll is set to 10
+    // minutes: a run resumed only by it would time out here. The worker that deferred the run
+    // fetches it when its job comes due.
+    const client = await startClient({
+      agents: [defineAgent({ name: 'due', model: 'claude-due', maxTokens: 50 })],
+      rateLimits: { models: { 'claude-due': { requestsPerMinute: 20 } }, maxWaitInPlaceMs: 200 },
+      runConcurrency: 30,
+      runPollIntervalMs: 600_000,
+    });
+    const agent = client.agent('due');
+    const ids = await Promise.all(
+      Array.from({ length: 21 }, async (_, i) => {
+        const session = await agent.newSession({ tenantId: 't1', identifier: `due-${i}` });
+        return agent.enqueue(session, `hello ${i}`);
+      }),
+    );
+    const runs = await Promise.all(ids.map((id) => client.runs.wait(id, { timeoutMs: 60_000 })));
+    for (const r of runs) expect(r.state).toBe('completed');
+    expect(runs.some((r) => r.rateLimitDeferrals > 0)).toBe(true);
+    expect(fake.requests.filter((r) => r.body.model === 'claude-due')).toHaveLength(21);
+  });
 });

@@ -56,7 +56,9 @@ function responder(req: FakeRequest) {
 
 const agents = [defineAgent({ name: 'banker', model: MODEL, tools: ['transfer', 'maybe', 'quick'] })];
 const tools = [transfer, maybe, quick];
-const config: Partial<AgentPGConfig> = { agents, tools, runConcurrency: 1 };
+// The backstop poll at 10 minutes: every resume here must come from a notification or, for a
+// deadline, from the worker's own wake at it (worker.ts wakeAt), never from a poll.
+const config: Partial<AgentPGConfig> = { agents, tools, runConcurrency: 1, runPollIntervalMs: 600_000 };
 
 beforeAll(async () => {
   db = await createTestDatabase();
