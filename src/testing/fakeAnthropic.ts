@@ -22,21 +22,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Anthropic from '@anthropic-ai/sdk';
-import {
-  buildMessage,
-  errorEnvelope,
-  errorTypeFor,
-  inputTokensOf,
-  makeId,
-  replyKind,
-  type FakeErrorReply,
-  type FakeReply,
-  type FakeReplyKind,
-} from './script.js';
+import { buildMessage, inputTokensOf, makeId, replyKind, type FakeReply, type FakeReplyKind } from './script.js';
 import { FakePromptCache, MAX_CACHE_BREAKPOINTS, stripCacheControl } from './promptCache.js';
 import { messageToSseFrames } from './sse.js';
 import { FakeRateLimits, type FakeRateLimitOptions } from './rateLimit.js';
 import { erroredResult, FakeBatches } from './fakeBatches.js';
+import { readBody, redactHeaders, sendError, sendJson, sendScriptedError, waitUnlessClosed } from './fakeHttp.js';
 
 export interface FakeAnthropicOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -137,8 +128,6 @@ export interface FakeAnthropic {
   close(): Promise<void>;
 }
 
-const REDACTED = '[REDACTED]';
-const SECRET_HEADERS = new Set(['x-api-key', 'authorization', 'proxy-authorization']);
 const DEFAULT_REPLY: FakeReply = { text: 'ok' };
 
 export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
@@ -416,17 +405,6 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   };
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () =>
-      resolve(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')),
-    );
-    req.on('error', reject);
-  });
-}
-
 /** Minimal validation of the fields the real API requires; returns the error message or undefined. */
 function validate(body: unknown, requireMaxTokens: boolean): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
@@ -446,64 +424,4 @@ function tooLong(body: Anthropic.MessageCreateParams, window: number | undefined
   if (window === undefined) return undefined;
   const tokens = inputTokensOf(stripCacheControl(body));
   return tokens > window ? `prompt is too long: ${tokens} tokens > ${window} maximum` : undefined;
-}
-
-function redactHeaders(headers: http.IncomingHttpHeaders): FakeRequest['headers'] {
-  const out: FakeRequest['headers'] = {};
-  for (const key in headers) out[key] = SECRET_HEADERS.has(key) ? REDACTED : headers[key];
-  return out;
-}
-
-/** Waits `ms`; resolves false early if the client closes the connection. */
-function waitUnlessClosed(ms: number, res: http.ServerResponse): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onClose = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      res.off('close', onClose);
-      resolve(true);
-    }, ms);
-    res.once('close', onClose);
-  });
-}
-
-function sendJson(
-  res: http.ServerResponse,
-  status: number,
-  payload: unknown,
-  headers: http.OutgoingHttpHeaders = {},
-  requestId = makeId('req'),
-) {
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'request-id': requestId,
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendError(
-  res: http.ServerResponse,
-  status: number,
-  type: string,
-  message: string,
-  headers?: http.OutgoingHttpHeaders,
-) {
-  const requestId = makeId('req');
-  sendJson(res, status, errorEnvelope(type, message, requestId), headers, requestId);
-}
-
-function sendScriptedError(res: http.ServerResponse, e: FakeErrorReply['error']) {
-  const [defaultType, defaultMessage] = errorTypeFor(e.status);
-  const headers: http.OutgoingHttpHeaders = {};
-  const retryAfter = e.retryAfterSeconds ?? (e.status === 429 ? 1 : undefined);
-  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
-  if (e.retryAfterMs !== undefined) headers['retry-after-ms'] = String(e.retryAfterMs);
-  if (e.shouldRetry !== undefined) headers['x-should-retry'] = String(e.shouldRetry);
-  sendError(res, e.status, e.type ?? defaultType, e.message ?? defaultMessage, headers);
 }
