@@ -319,7 +319,10 @@ export function resolveConfig(input: AgentPGConfig): ResolvedConfig {
     prices: { ...DEFAULT_PRICES, ...c.prices },
   };
   // [costs] A USD budget needs the price of every model it counts.
-  const usdBudget = resolved.budgets?.perRun?.maxUsd !== undefined || resolved.budgets?.perTenant?.maxUsd !== undefined;
+  const usdBudget =
+    resolved.budgets?.perRun?.maxUsd !== undefined ||
+    resolved.budgets?.perTenant?.maxUsd !== undefined ||
+    Object.values(resolved.budgets?.tenants ?? {}).some((b) => b.maxUsd !== undefined);
   for (const agent of c.agents ?? []) {
     if (!usdBudget && (agent?.budget as { maxUsd?: unknown } | undefined)?.maxUsd === undefined) continue;
     if (agent?.model && !priceOf(agent.model, resolved.prices))

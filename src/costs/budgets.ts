@@ -17,19 +17,22 @@ export interface Budgets {
   /** What one run may spend. */
   perRun?: BudgetLimit;
   /** What one tenant's runs may spend together per UTC hour, day or month. */
-  perTenant?: BudgetLimit & { period: BudgetPeriod };
+  perTenant?: TenantBudget;
+  /** Budgets of named tenants (a plan, a contract): each replaces perTenant for its tenant. */
+  tenants?: Record<string, TenantBudget>;
 }
+
+export type TenantBudget = BudgetLimit & { period: BudgetPeriod };
 
 const limit = { maxTokens: z.number().int().positive().optional(), maxUsd: z.number().positive().optional() };
 /** A BudgetLimit: the client's `budgets.perRun`, an agent's `budget`. */
 export const budgetLimitSchema = z.object(limit).strict();
+const tenantBudgetSchema = z.object({ ...limit, period: z.enum(['hour', 'day', 'month']) }).strict();
 export const budgetsSchema = z
   .object({
     perRun: budgetLimitSchema.optional(),
-    perTenant: z
-      .object({ ...limit, period: z.enum(['hour', 'day', 'month']) })
-      .strict()
-      .optional(),
+    perTenant: tenantBudgetSchema.optional(),
+    tenants: z.record(z.string().min(1).max(255), tenantBudgetSchema).optional(),
   })
   .strict();
 
@@ -57,15 +60,17 @@ export async function checkBudgets(
   const budgets = rt.config.budgets ?? {};
   // The agent's own run budget replaces the client's.
   const perRun = agentBudget ?? budgets.perRun;
-  if (!perRun && !budgets.perTenant) return;
+  // A named tenant's own budget replaces the one every tenant gets.
+  const perTenant = budgets.tenants?.[run.tenantId] ?? budgets.perTenant;
+  if (!perRun && !perTenant) return;
   const next = maxCostOf(params, rt.config.prices);
   if (perRun) {
     const spent = await runSpend(rt.pool, run);
     check('run', perRun, spent, next);
   }
-  if (budgets.perTenant) {
-    const spent = await tenantSpend(rt.pool, run.tenantId, budgets.perTenant.period);
-    check(`tenant's ${PER_PERIOD[budgets.perTenant.period]}`, budgets.perTenant, spent, next);
+  if (perTenant) {
+    const spent = await tenantSpend(rt.pool, run.tenantId, perTenant.period);
+    check(`tenant's ${PER_PERIOD[perTenant.period]}`, perTenant, spent, next);
   }
 }
 

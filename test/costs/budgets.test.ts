@@ -50,7 +50,11 @@ test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
   // Another client (its own budgets), another agent: each client runs only its own agent's runs.
   chatting = await startClient({
     agents: [defineAgent({ name: 'chat', model: MODEL, maxTokens: MAX_TOKENS })],
-    budgets: { perTenant: { maxTokens: TENANT_BUDGET_TOKENS, period: 'day' } },
+    budgets: {
+      perTenant: { maxTokens: TENANT_BUDGET_TOKENS, period: 'day' },
+      // A tenant on a plan of its own: too small for even one call.
+      tenants: { tiny: { maxTokens: 10, period: 'hour' } },
+    },
   });
 });
 
@@ -159,6 +163,18 @@ describe('cost and budgets', { timeout: 120_000 }, () => {
 
     const other = await agent.run(await agent.newSession({ tenantId: 'other', identifier: 'o' }), 'hi');
     expect(other.run.state).toBe('completed');
+  });
+
+  test("a named tenant's own budget replaces the one every tenant gets", async () => {
+    const agent = chatting.agent('chat');
+    const err = await agent.run(await agent.newSession({ tenantId: 'tiny', identifier: 't' }), 'hi').then(
+      () => null,
+      (e: unknown) => e as RunFailedError,
+    );
+    expect(err).toBeInstanceOf(RunFailedError);
+    expect(err!.run.errorType).toBe('budget_exceeded');
+    expect(err!.run.errorMessage).toMatch(/tenant's hourly budget of 10 tokens/);
+    expect((await runCosts(err!.run.id)).model_calls).toBe(0);
   });
 
   test('a USD budget needs a price for every model: ConfigError at construction', () => {
