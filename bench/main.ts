@@ -22,6 +22,7 @@ import {
 } from './lib/context.js';
 import { OPT_IN, parseArgs, type MetricName } from './lib/args.js';
 import { bundleWorkers } from './lib/bundle.js';
+import { measureCommitLatency } from './lib/commitLatency.js';
 import {
   createBenchDatabase,
   externalServer,
@@ -171,6 +172,12 @@ async function main() {
   }
 
   try {
+    // The floor of the latency metrics: one durable commit on this server, before any load.
+    {
+      const db = await fresh();
+      results.details.commit_latency_ms = await measureCommitLatency(db);
+      await release(db);
+    }
     // Throughput has a database of its own, like every other metric: enqueue_to_start is defined
     // on an idle system, so none of the throughput metric's thousands of rows and jobs are there
     // when it starts. enqueue_to_start, event_latency and concurrency share a fresh one, one after

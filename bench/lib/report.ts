@@ -4,6 +4,7 @@
  * (machine, server, mode, timings) and `details` (per-metric extras).
  */
 import type { BatchModeValue } from '../metrics/batchMode.js';
+import { commitFloorCell, type CommitLatency } from './commitLatency.js';
 import type { RateLimitedValue } from '../metrics/rateLimited.js';
 import type { SessionScalingValue } from '../metrics/sessionScaling.js';
 
@@ -104,8 +105,13 @@ export function throughputCell(t: NonNullable<BenchResults['runs_throughput']>):
   return `${rate}, ratio ${fmt(t.ratio)}${mark(ge(t.ratio, 0.6))}`;
 }
 
+/** What a latency row's floor compares (bench/lib/commitLatency.ts). */
+const FLOOR_COMPARES =
+  "the floor: the latency's durable commits (each waits for the WAL flush) at the p50 of a bare one-row commit on the same server, this run";
+
 export function tableRows(r: BenchResults): Row[] {
   const rows: Row[] = [];
+  const floor = r.details.commit_latency_ms as CommitLatency | undefined;
   const t = r.runs_throughput;
   rows.push({
     metric: 'runs_throughput',
@@ -147,10 +153,9 @@ export function tableRows(r: BenchResults): Row[] {
     metric: 'enqueue_to_start_ms',
     measured: e ? `p50 ${fmt(e.p50)}${mark(le(e.p50, 5))}, p99 ${fmt(e.p99)}${mark(le(e.p99, 25))}` : 'n/a',
     target: 'p50 <= 5, p99 <= 25',
-    sameRun: '',
+    sameRun: commitFloorCell(floor, 1),
     earlier: 'pg-boss polling, published anchor (not measured): 500-2,000 ms',
-    compares:
-      'no same-run baseline; the anchor is the wait a polling pg-boss worker adds (its poll interval), not a measurement',
+    compares: `${floor ? FLOOR_COMPARES : 'no same-run baseline'}; the anchor is the wait a polling pg-boss worker adds (its poll interval), not a measurement`,
   });
   const ev = r.event_latency_ms;
   rows.push({
@@ -166,9 +171,9 @@ export function tableRows(r: BenchResults): Row[] {
     metric: 'resume_after_decision_ms',
     measured: rd ? `p50 ${fmt(rd.p50)}${mark(le(rd.p50, 5))}, p99 ${fmt(rd.p99)}${mark(le(rd.p99, 25))}` : 'n/a',
     target: 'p50 <= 5, p99 <= 25',
-    sameRun: '',
+    sameRun: rd ? commitFloorCell(floor, 1) : '',
     earlier: '',
-    compares: '',
+    compares: rd && floor ? FLOOR_COMPARES : '',
   });
   const w = r.waiting_runs;
   rows.push({
@@ -280,9 +285,9 @@ export function tableRows(r: BenchResults): Row[] {
     metric: 'child_run_start_ms',
     measured: cs ? `p50 ${fmt(cs.p50)}${mark(le(cs.p50, 10))}, p99 ${fmt(cs.p99)} (${cs.samples} samples)` : 'n/a',
     target: 'p50 <= 10',
-    sameRun: '',
+    sameRun: cs ? commitFloorCell(floor, 2) : '',
     earlier: '',
-    compares: '',
+    compares: cs && floor ? FLOOR_COMPARES : '',
   });
   const bm = r.batch_mode;
   rows.push({

@@ -136,6 +136,22 @@ describe('tableRows', () => {
     expect(row('failover_partition_ms').sameRun).toBe('Redis 30 s TTL lock, owner lost: p50 25,133');
   });
 
+  it('puts the floor of the latencies, a bare commit measured in this run, in the same-run column', () => {
+    const withFloor = tableRows({
+      ...results,
+      resume_after_decision_ms: { p50: 7.65, p99: 15.57 },
+      child_run_start_ms: { p50: 13.69, p99: 25.46, samples: 300 },
+      details: { ...results.details, commit_latency_ms: { p50: 4.1, p99: 9, samples: 200 } },
+    });
+    const r = (m: string) => withFloor.find((x) => x.metric === m)!;
+    expect(r('enqueue_to_start_ms').sameRun).toBe('floor: 1 commit on the path, a bare commit p50 4.10 ms');
+    expect(r('resume_after_decision_ms').sameRun).toBe('floor: 1 commit on the path, a bare commit p50 4.10 ms');
+    expect(r('child_run_start_ms').sameRun).toBe('floor: 2 commits on the path, a bare commit p50 8.20 ms (4.1 each)');
+    expect(r('child_run_start_ms').compares).toContain('the floor');
+    // Without the measurement no floor is claimed.
+    expect(row('resume_after_decision_ms').sameRun).toBe('');
+  });
+
   it('says in one line what each comparison compares', () => {
     for (const m of ['runs_throughput', 'db_cost_per_run', 'enqueue_to_start_ms', 'failover_partition_ms']) {
       expect(row(m).compares).not.toBe('');
