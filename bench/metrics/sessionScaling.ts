@@ -66,7 +66,8 @@ export async function measureSessionScaling(
   ctx: BenchContext,
   db: BenchDatabase,
 ): Promise<MetricResult<SessionScalingValue>> {
-  const rounds = ctx.quick ? 3 : 7;
+  // Enough rounds for a stable median: with 3, one slow sample in a quick run moved the ratio 3x.
+  const rounds = ctx.quick ? 15 : 31;
   /** When the fake received the run's model request (its responder runs on arrival). */
   const fakeSaw = { requestAt: 0 };
   const fake = await startFakeAnthropic({ record: false });
