@@ -117,7 +117,8 @@ describe('capability routing across three instance processes', () => {
     const plainIds: string[] = fromC.runIds;
     expect(echoIds).toHaveLength(ECHO_RUNS);
 
-    // Far inside the 10-minute poll: only wakes can have started them.
+    // Far inside the 10-minute poll: only wakes can have started them. A job fetched and handed
+    // back by an instance that cannot run it waits for that poll, so it shows here first.
     const all = [...echoIds, ...plainIds];
     await until(
       async () =>
@@ -129,7 +130,10 @@ describe('capability routing across three instance processes', () => {
         )[0].n === all.length,
       120_000,
       100,
-    );
+    ).catch(async (err: Error) => {
+      const now = await Promise.all([a, b, c].map(fetchesOf));
+      throw new Error(`${err.message}; fetches (rt-a, rt-b, rt-c): ${JSON.stringify(now)}`, { cause: err });
+    });
 
     const echo = await db.query(
       `select state, instance_id, attempts, extract(epoch from (started_at - created_at)) * 1000 as start_ms
