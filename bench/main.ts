@@ -37,6 +37,7 @@ import { measureRateLimited } from './metrics/rateLimited.js';
 import { measureCitus } from './metrics/citus.js';
 import { measureChildRunStart } from './metrics/childRunStart.js';
 import { measureRunFailover } from './metrics/runFailover.js';
+import { measureRouting } from './metrics/routing.js';
 import { measureConcurrency } from './metrics/concurrency.js';
 import { measureEnqueueInTx } from './metrics/enqueueInTx.js';
 import { measureFailover } from './metrics/failover.js';
@@ -130,6 +131,7 @@ async function main() {
     failover_runs_sigkill_ms: null,
     rate_limited: null,
     batch_mode: null,
+    routing: null,
     meta: {},
     details: {},
   };
@@ -312,6 +314,7 @@ async function main() {
       ['failover_runs_sigkill', measureRunFailover, (v: never) => (results.failover_runs_sigkill_ms = v)],
       ['rate_limited', measureRateLimited, (v: never) => (results.rate_limited = v)],
       ['batch_mode', measureBatchMode, (v: never) => (results.batch_mode = v)],
+      ['routing', measureRouting, (v: never) => (results.routing = v)],
     ] as unknown as Array<
       [MetricName, (c: BenchContext, d: BenchDatabase) => Promise<MetricResult<never>>, (v: never) => void]
     >) {

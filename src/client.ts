@@ -235,6 +235,8 @@ export class AgentPG {
       this.failover.start();
       this.runtime.health.runsHandedBackByFailover = () => this.failover?.runsHandedBack ?? 0;
       this.runtime.health.runsTakenOver = () => this.runsService?.worker.runsTakenOver ?? 0;
+      this.runtime.health.runsFetched = () => this.runsService?.worker.runsFetched ?? 0;
+      this.runtime.health.foreignRunsFetched = () => this.runsService?.worker.foreignRunsFetched ?? 0;
       // [ownership] long-running agents
       this.ownership = new OwnershipManager(this.runtime, resolveOwnershipOptions(config.ownership));
       this.runtime.health.ownedLongRunningAgents = () => this.ownership?.metrics.agents_running ?? 0;
@@ -334,6 +336,8 @@ export class AgentPG {
       runsHandedBackByFailover: readCounter(rt?.health.runsHandedBackByFailover),
       runsTakenOver: readCounter(rt?.health.runsTakenOver),
       retentionPassesRun: readCounter(rt?.health.retentionPassesRun),
+      runsFetched: readCounter(rt?.health.runsFetched),
+      foreignRunsFetched: readCounter(rt?.health.foreignRunsFetched),
     };
   }
 

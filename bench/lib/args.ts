@@ -22,6 +22,7 @@ export const METRICS = [
   'failover_runs_sigkill',
   'rate_limited',
   'batch_mode',
+  'routing',
   // Only with --only (OPT_IN): the soak, and Citus (clusters of its own, bench/results/citus.json).
   'soak',
   'citus',

@@ -6,6 +6,7 @@
 import type { BatchModeValue } from '../metrics/batchMode.js';
 import { commitFloorCell, type CommitLatency } from './commitLatency.js';
 import type { RateLimitedValue } from '../metrics/rateLimited.js';
+import type { RoutingValue } from '../metrics/routing.js';
 import type { SessionScalingValue } from '../metrics/sessionScaling.js';
 
 export interface BenchResults {
@@ -69,6 +70,8 @@ export interface BenchResults {
     baseline_p50: number | null;
     baseline_trials: number;
   } | null;
+  /** Capability routing: 3 instances, 1 capable of the agent (bench/metrics/routing.ts); optional: newer than the rest. */
+  routing?: RoutingValue | null;
   meta: Record<string, unknown>;
   details: Record<string, unknown>;
 }
@@ -314,6 +317,18 @@ export function tableRows(r: BenchResults): Row[] {
     compares: rf
       ? 'SIGKILL of the instance process executing a run → its next claim on a survivor: instant failover (liveness locks) vs the same survivor with it off (pg-boss job heartbeat expiry)'
       : '',
+  });
+  const ro = r.routing;
+  rows.push({
+    metric: 'routing',
+    measured: ro
+      ? `${ro.instances} instances, ${ro.capable} capable: enqueue_to_start p99 ${fmt(ro.enqueue_to_start_p99_ms)}${mark(le(ro.enqueue_to_start_p99_ms, 25))} (p50 ${fmt(ro.enqueue_to_start_p50_ms)}), foreign fetches ${fmt(ro.foreign_fetches)}${mark(ro.foreign_fetches === null ? null : ro.foreign_fetches === 0)}`
+      : 'n/a',
+    target: 'p99 <= 25, 0 foreign fetches',
+    sameRun: '',
+    earlier: 'before routing, issue 13 (not measured here): a run queued ~2.5 min, its job handed back 8 times',
+    compares:
+      'no same-run baseline; the anchor is the hand-back loop of an instance without the agent before routing, not a measurement',
   });
   return rows;
 }

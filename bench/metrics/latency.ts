@@ -55,11 +55,17 @@ export async function startLatencyHelper(ctx: BenchContext, db: BenchDatabase): 
   return helper;
 }
 
+/**
+ * `worker` enqueues and stamps; with `agent` (bench/metrics/routing.ts) the runs are of that agent,
+ * which another process may be the one to run.
+ */
 export async function measureEnqueueToStart(
   ctx: BenchContext,
   db: BenchDatabase,
   worker: Child,
+  options: { agent?: string; label?: string } = {},
 ): Promise<MetricResult<LatencyValue>> {
+  const { agent = 'bench', label = 'enqueue_to_start' } = options;
   const warmup = ctx.quick ? 10 : 20;
   const samples = (ctx.quick ? 100 : 200) + warmup;
   // Both stamps are taken in the instance process: when enqueue() returned, and when its
@@ -73,10 +79,10 @@ export async function measureEnqueueToStart(
     if (m.state === 'completed' || m.state === 'failed' || m.state === 'cancelled') finished.add(id);
   });
   try {
-    ctx.log(`enqueue_to_start: ${samples} runs, one at a time`);
+    ctx.log(`${label}: ${samples} runs, one at a time`);
     const enqueued: Array<{ runId: string; t: number }> = [];
     for (let i = 0; i < samples; i++) {
-      const r = (await worker.request({ type: 'enqueueOne', agent: 'bench', prompt: 'Say ok.' })) as unknown as {
+      const r = (await worker.request({ type: 'enqueueOne', agent, prompt: 'Say ok.' })) as unknown as {
         runId: string;
         t: number;
       };

@@ -37,6 +37,12 @@ export interface InstanceWorkerConfig {
   >;
   /** Subscribe to run_state_changed and report each callback (`event`, wall clock). */
   subscribeEvents?: boolean;
+  /**
+   * Capability routing (bench/metrics/routing.ts): the agent `routed` lists the tool
+   * `routed_lookup`. capable: both registered; no_tool: the agent without its tool (it can enqueue
+   * the agent's runs, never runs them); no_agent: neither.
+   */
+  routing?: 'capable' | 'no_tool' | 'no_agent';
 }
 
 const cfg = JSON.parse(process.env.BENCH_WORKER ?? '{}') as InstanceWorkerConfig;
@@ -109,6 +115,23 @@ if (cfg.waitTool) {
       inputSchema: { type: 'object', properties: {} },
       needsApproval: true,
       execute: () => 'approved and done',
+    },
+  ];
+}
+if (cfg.routing === 'capable' || cfg.routing === 'no_tool') {
+  config.agents = [
+    ...(config.agents ?? []),
+    { name: 'routed', model: 'claude-bench', maxTokens: 64, tools: ['routed_lookup'] },
+  ];
+}
+if (cfg.routing === 'capable') {
+  config.tools = [
+    ...(config.tools ?? []),
+    {
+      name: 'routed_lookup',
+      description: 'Looks something up (only the capable instance has it).',
+      inputSchema: { type: 'object', properties: {} },
+      execute: () => 'found',
     },
   ];
 }
@@ -310,6 +333,9 @@ process.on('message', async (m: { type: string; reqId?: string; [k: string]: unk
         break;
       case 'rss':
         reply({ type: 'rss', rssKb: rssKb(), heapUsedKb: Math.round(process.memoryUsage().heapUsed / 1024) });
+        break;
+      case 'health':
+        reply({ type: 'health', ...(await client.health()) });
         break;
       case 'stats':
         reply({ type: 'stats', running, startedTotal, staleRejections, backgroundErrors, rssKb: rssKb() });

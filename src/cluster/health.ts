@@ -24,6 +24,14 @@ export interface HealthStatus {
   runsTakenOver: number;
   /** Retention passes this instance ran since start (src/retention; 0 when retention is off). */
   retentionPassesRun: number;
+  /** Run jobs this instance's worker fetched (made active), since start. */
+  runsFetched: number;
+  /**
+   * Of those, jobs of agents this instance cannot run (the agent or one of its tools missing),
+   * handed back at once. Capability routing keeps it 0, except for jobs written before routing
+   * existed and two agent names sharing a route key (src/runs/routing.ts).
+   */
+  foreignRunsFetched: number;
 }
 
 /**
@@ -36,6 +44,8 @@ export interface HealthCounters {
   runsHandedBackByFailover?: () => number;
   runsTakenOver?: () => number;
   retentionPassesRun?: () => number;
+  runsFetched?: () => number;
+  foreignRunsFetched?: () => number;
 }
 
 /** True when the database answers `select 1` within timeoutMs. Never throws. */

@@ -104,6 +104,10 @@ export class RunWorker {
    */
   runsTakenOver = 0;
 
+  /** Jobs fetched since start, and of those the foreign ones handed back (health; routing's proof). */
+  runsFetched = 0;
+  foreignRunsFetched = 0;
+
   get activeRuns(): number {
     return this.inFlight.size;
   }
@@ -332,6 +336,9 @@ export class RunWorker {
         created.push(entry);
       }
       await client.query('COMMIT');
+      // Counted once durable: a fetch rolled back made no job active.
+      this.runsFetched += jobs.length;
+      this.foreignRunsFetched += foreign.length;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       for (const e of created) this.inFlight.delete(e.exec.run.id);
