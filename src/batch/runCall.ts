@@ -25,13 +25,15 @@ import { latestRequest, type BatchRequestRow } from './sql/latestRequest.js';
  *   the poll pass (pass.ts) sends the request in a batch, stores the result and resumes the run;
  * - a request still in a batch (woken for another reason, e.g. the set-aside time ran out): the
  *   same suspend without a new row;
- * - a result not worth another try: ModelCallError, permanent (src/runs/failures.ts).
+ * - a result not worth another try: `failed` with a ModelCallError, permanent (src/runs/failures.ts).
  *
  * A crash before the suspend's COMMIT leaves no request: the next execution makes it. After it, the
  * request exists exactly once (unique (run_id, turn, try)), whatever happens to this process.
  */
 export type BatchCallOutcome =
-  | { kind: 'message'; message: Anthropic.Message; customId: string }
+  | { kind: 'message'; message: Anthropic.Message; customId: string; request: BatchRequestRow }
+  /** The result is not worth another try: the run fails with `error` (permanent, src/runs/failures.ts). */
+  | { kind: 'failed'; error: ModelCallError; request: BatchRequestRow }
   | { kind: 'suspended'; customId: string }
   | { kind: 'gone' }
   | { kind: 'cancel' };
@@ -50,8 +52,15 @@ export async function batchModelCall(
   for (;;) {
     const latest = await latestRequest(rt.pool, run.id, turn);
     if (latest?.state === 'succeeded')
-      return { kind: 'message', message: latest.result as Anthropic.Message, customId: latest.customId };
-    const nextTry = latest === null ? 1 : isEnded(latest) ? nextTryOf(latest, maxTries) : null;
+      return {
+        kind: 'message',
+        message: latest.result as Anthropic.Message,
+        customId: latest.customId,
+        request: latest,
+      };
+    const next = latest === null ? 1 : isEnded(latest) ? nextTryOf(latest, maxTries) : null;
+    if (next instanceof ModelCallError) return { kind: 'failed', error: next, request: latest! };
+    const nextTry = next;
     const res = await withTransaction(rt.pool, async (tx) => {
       const locked = await lockRunForSuspend(tx, run.id, run.attempt);
       if (!locked) return { kind: 'gone' as const };
@@ -81,7 +90,7 @@ function isEnded(r: BatchRequestRow): boolean {
 }
 
 /** The next try after an ended request, or a permanent ModelCallError (src/runs/failures.ts decides). */
-function nextTryOf(r: BatchRequestRow, maxTries: number): number {
+function nextTryOf(r: BatchRequestRow, maxTries: number): number | ModelCallError {
   const type = r.state as 'errored' | 'expired' | 'canceled';
   const error = (r.result as { error?: { type?: string; message?: string } } | null)?.error;
   const errorType = type === 'errored' ? (error?.type ?? 'api_error') : `batch_request_${type}`;
@@ -90,6 +99,6 @@ function nextTryOf(r: BatchRequestRow, maxTries: number): number {
       ? (error?.message ?? errorType)
       : `the batch request was ${type} ${r.try} time(s) (batch.maxTries is ${maxTries})`;
   if (!isRetryableBatchResult(type, error?.type) || r.try >= maxTries)
-    throw new ModelCallError(errorType, message.slice(0, 2000), null);
+    return new ModelCallError(errorType, message.slice(0, 2000), null);
   return r.try + 1;
 }

@@ -4,6 +4,7 @@
 //   agentpg keys create --role R [--tenant T]... [--name N] | list [--all] | revoke ID
 //   agentpg approvals list | decide RUN TOOLUSE approve|deny; agentpg inputs list | answer RUN TOOLUSE TEXT (waits.ts)
 //   agentpg sessions export ID [--out F] | hold ID | release ID; agentpg retention status (sessions.ts)
+//   agentpg batches [--limit N] (batches.ts)
 // Every command takes --json for scripts; DATABASE_URL selects the database, else the project's
 // zero-config one (the embedded PostgreSQL a running `npm start` owns). The executable is bin.ts;
 // this module only exports runCli.
@@ -18,6 +19,7 @@ import * as q from './queries.js';
 import { formatTable } from './table.js';
 import { runWaitsCommand, WAITS_USAGE } from './waits.js';
 import { runSessionsCommand, SESSIONS_USAGE } from './sessions.js';
+import { BATCHES_USAGE, runBatchesCommand } from './batches.js';
 // The API's own validated functions (not its SQL): a person and client.longRunning change the
 // desired state the same way, and the owner is woken by the same NOTIFY.
 import { startLongRunningAgent, stopLongRunningAgent } from '../ownership/api.js';
@@ -38,6 +40,7 @@ const USAGE = `usage: agentpg <command> [--json]
   keys revoke <key-id>            refused by every instance from its next request on
 ${WAITS_USAGE}
 ${SESSIONS_USAGE}
+${BATCHES_USAGE}
 environment: DATABASE_URL (default: the embedded PostgreSQL of a running zero-config \`npm start\`)`;
 
 export async function runCli(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<number> {
@@ -112,6 +115,8 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => c
       usageError: (m) => usageError(out, m),
     });
     if (sessions !== null) return sessions;
+    const batches = await runBatchesCommand(db, { positionals, values, print, usageError: (m) => usageError(out, m) });
+    if (batches !== null) return batches;
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'status': {
         const data = {

@@ -282,6 +282,9 @@ export class RunExecution {
       await this.step('batch_requested', { customId: res.customId });
       throw new RunSuspended();
     }
+    // The call's span, from its request to its stored result ([tracing]).
+    this.trace.batchedModelCall(params, res.request, res.kind === 'failed' ? res.error : res.message);
+    if (res.kind === 'failed') throw res.error;
     // Not streamed: its text goes to runs.stream in one delta, stored with the next step.
     this.stream.start();
     const text = textOf(res.message.content);

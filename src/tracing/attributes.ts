@@ -44,6 +44,12 @@ export const ATTR = {
   usageUncachedInputTokens: 'agentpg.usage.input_tokens',
   /** Messages API attempts after the first (429, 529, 5xx, connection errors) within one model call. */
   modelRetries: 'agentpg.model_call.retries',
+  /** [batch] The call went through the Message Batches API (src/batch): its span runs from request to stored result. */
+  modelCallBatch: 'agentpg.model_call.batch',
+  /** [batch] The API's id of the batch the call went in. */
+  batchId: 'agentpg.batch.id',
+  /** [batch] The request's custom_id in its batch (agentpg_batch_requests.custom_id). */
+  batchCustomId: 'agentpg.batch.custom_id',
   /** Which execution of this tool call it is (agentpg_tool_calls.attempts; the tool's ctx.attempt). */
   toolAttempt: 'agentpg.tool_call.attempt',
   toolDurationMs: 'agentpg.tool_call.duration_ms',

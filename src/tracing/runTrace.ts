@@ -36,6 +36,15 @@ interface ModelParams {
   temperature?: number;
 }
 
+/** What the batched call's span reads of its stored request (src/batch/sql/latestRequest.ts). */
+interface BatchedRequest {
+  customId: string;
+  try: number;
+  batchId: string | null;
+  createdAt: Date;
+  endedAt: Date | null;
+}
+
 interface RetryInfo {
   attempt: number;
   delayMs: number;
@@ -201,18 +210,8 @@ export class RunTrace {
         const message = await context.with(trace.setSpan(this.ctx, span), () =>
           fn(client, params, { ...opts, onRetry }),
         );
-        const usage = usageOf(message);
-        this.usage.input += usage.input;
-        this.usage.output += usage.output;
-        this.usage.cacheRead += usage.cacheRead;
-        this.usage.cacheCreation += usage.cacheCreation;
-        if (recording)
-          span.setAttributes({
-            ...usageAttributes(usage),
-            ...(message.id ? { [ATTR.responseId]: message.id } : {}),
-            ...(message.model ? { [ATTR.responseModel]: message.model } : {}),
-            ...(message.stop_reason ? { [ATTR.responseFinishReasons]: [message.stop_reason] } : {}),
-          });
+        this.addUsage(usageOf(message));
+        if (recording) span.setAttributes(responseAttributes(message));
         return message;
       } catch (err) {
         if (recording) markError(span, err, this.rt.secrets);
@@ -222,6 +221,54 @@ export class RunTrace {
         span.end();
       }
     };
+  }
+
+  /**
+   * [batch] A model call made through the Message Batches API (src/batch/runCall.ts), recorded by
+   * the execution that applies its stored result (or fails on it): a `chat <model>` span like
+   * `modelCall`'s, child of this execution's span, but timed from the request's storage (the
+   * `batch_requested` of an earlier execution) to its result's storage by the poll pass, since the
+   * call was made meanwhile by no execution at all. Plus `agentpg.model_call.batch`, the batch's id
+   * and the request's custom id; `agentpg.model_call.retries` counts the tries sent after the
+   * first (errored, expired or canceled results sent again). Its tokens count in this execution's,
+   * as this execution stores them. An execution that dies before its next step records it again
+   * on resume (the result is applied again, not the call made again).
+   */
+  batchedModelCall(params: ModelParams, request: BatchedRequest, outcome: ModelResponse | Error): void {
+    const failed = outcome instanceof Error;
+    if (!failed) this.addUsage(usageOf(outcome));
+    if (!this.recording) return;
+    const span = tracer().startSpan(
+      SPAN.modelCall(params.model),
+      {
+        kind: SpanKind.CLIENT,
+        startTime: request.createdAt,
+        attributes: {
+          ...this.common,
+          [ATTR.operationName]: 'chat',
+          [ATTR.system]: PROVIDER,
+          [ATTR.providerName]: PROVIDER,
+          [ATTR.requestModel]: params.model,
+          ...(params.max_tokens !== undefined ? { [ATTR.requestMaxTokens]: params.max_tokens } : {}),
+          ...(params.temperature !== undefined ? { [ATTR.requestTemperature]: params.temperature } : {}),
+          [ATTR.modelCallBatch]: true,
+          [ATTR.batchCustomId]: request.customId,
+          ...(request.batchId ? { [ATTR.batchId]: request.batchId } : {}),
+          [ATTR.modelRetries]: request.try - 1,
+        },
+      },
+      this.ctx,
+    );
+    if (failed) markError(span, outcome, this.rt.secrets);
+    else span.setAttributes(responseAttributes(outcome));
+    span.end(request.endedAt ?? new Date());
+  }
+
+  private addUsage(usage: Usage): void {
+    this.usage.input += usage.input;
+    this.usage.output += usage.output;
+    this.usage.cacheRead += usage.cacheRead;
+    this.usage.cacheCreation += usage.cacheCreation;
   }
 
   /**
@@ -276,6 +323,16 @@ function usageOf(m: ModelResponse): Usage {
     output: u.output_tokens ?? 0,
     cacheRead: u.cache_read_input_tokens ?? 0,
     cacheCreation: u.cache_creation_input_tokens ?? 0,
+  };
+}
+
+/** The response's id, model, stop reason and tokens, as a `chat` span carries them. */
+function responseAttributes(message: ModelResponse): Attributes {
+  return {
+    ...usageAttributes(usageOf(message)),
+    ...(message.id ? { [ATTR.responseId]: message.id } : {}),
+    ...(message.model ? { [ATTR.responseModel]: message.model } : {}),
+    ...(message.stop_reason ? { [ATTR.responseFinishReasons]: [message.stop_reason] } : {}),
   };
 }
 

@@ -114,6 +114,14 @@ async function waitForBatchWait(runIds: string[]): Promise<void> {
   });
 }
 
+async function requestsOf(runId: string) {
+  return db.query(
+    `select state, submission_id is not null as submitted, result from agentpg_batch_requests
+      where run_id = $1 order by turn, try`,
+    [runId],
+  );
+}
+
 describe('batch mode', () => {
   it('runs a tool between two batched turns, never calling the Messages API directly, at half the price', async () => {
     const agent = client.agent('batcher');
@@ -229,8 +237,42 @@ describe('batch mode', () => {
     await waitForBatchWait([runId]);
     await client.runs.cancel(runId);
     await until(async () => (await stateOf(runId)) === 'cancelled');
-    // Its request is never sent: it belongs to a run that no longer waits.
+    // Its request was closed with the cancel (agentpg_request_cancel), and is never sent.
+    expect(await requestsOf(runId)).toEqual([{ state: 'canceled', submitted: false, result: null }]);
     await client.runBatchPass();
     expect(fake.batches.stats.create).toBe(0);
+  });
+
+  it('cancels a run whose request is in a batch already: the result is never stored on it, the batch’s other run gets its own', async () => {
+    const agent = client.agent('batcher');
+    const cancelled = await agent.enqueue(await agent.newSession({ tenantId: 't', identifier: 'c-in' }), 'too late');
+    const kept = await agent.enqueue(await agent.newSession({ tenantId: 't', identifier: 'c-kept' }), 'still wanted');
+    await waitForBatchWait([cancelled, kept]);
+    // The batch stays in progress at the API until the test lets it end.
+    fake.batches.processingDelayMs = 3_600_000;
+    try {
+      await client.runBatchPass();
+      expect(fake.batches.stats.create).toBe(1);
+      expect(fake.batches.batches[0].customIds).toHaveLength(2);
+      expect((await requestsOf(cancelled))[0]).toMatchObject({ state: 'submitted', submitted: true });
+
+      await client.runs.cancel(cancelled);
+      await until(async () => (await stateOf(cancelled)) === 'cancelled');
+      expect(await requestsOf(cancelled)).toEqual([{ state: 'canceled', submitted: true, result: null }]);
+    } finally {
+      fake.batches.processingDelayMs = 200;
+    }
+    await passUntilFinal([kept]);
+    expect((await client.runs.get(kept))!).toMatchObject({ state: 'completed', responseText: 'echo: still wanted' });
+    // The batch ended with both results; the cancelled run's was dropped, not stored, not applied.
+    const [sub] = await db.query(`select state from agentpg_batch_submissions where batch_id = $1`, [
+      fake.batches.batches[0].id,
+    ]);
+    expect(sub.state).toBe('ended');
+    expect(await requestsOf(cancelled)).toEqual([{ state: 'canceled', submitted: true, result: null }]);
+    const run = (await client.runs.get(cancelled))!;
+    expect(run).toMatchObject({ state: 'cancelled', inputTokens: 0, outputTokens: 0, responseText: null });
+    const roles = await db.query(`select role from agentpg_messages where run_id = $1 order by seq`, [cancelled]);
+    expect(roles.map((r) => r.role)).toEqual(['user']);
   });
 });

@@ -15,7 +15,8 @@
  */
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import type { RunStepInfo, RunStepName } from '../../src/index.js';
+import type { AgentPGConfig, RunStepInfo, RunStepName } from '../../src/index.js';
+import type { FakeAnthropic } from '../../src/testing/index.js';
 import { RUN_STEP_NAMES } from '../../src/index.js';
 import { CHARGE_ID, EMAIL_ID, FINAL_TEXT, TURN1_USAGE, TURN2_USAGE } from '../fixtures/runs-crashpoints-defs.js';
 import type { TestDatabase } from '../helpers/db.js';
@@ -31,6 +32,7 @@ import {
   type CrashEnv,
 } from './crashHarness.js';
 import {} from './helpers.js';
+import { DEFER_FIRST, DEFER_SECOND } from './crashPointsDeferral.js'; // [ratelimit]
 import { untilValue } from '../helpers/until.js';
 
 type Effect = [tool: 'charge' | 'email', attempt: number, by: 'child' | 'survivor'];
@@ -43,7 +45,15 @@ interface CrashPoint {
   /** Acts inside the second client's onRunStep (awaited), e.g. to play a late write of the dead one. */
   duringResume?(db: TestDatabase, step: RunStepName, info: RunStepInfo): Promise<void>;
   /** What must be durable at the kill: proves the hook runs after the step's commit. */
-  atCrash(db: TestDatabase, runId: string): Promise<void>;
+  atCrash(db: TestDatabase, runId: string, fake: FakeAnthropic): Promise<void>;
+  /** The child's extra environment (test/fixtures/runs-crashpoints-child.ts). */
+  childEnv?: Record<string, string>;
+  /** The second client's config on top of the harness's. */
+  survivorConfig?(fake: FakeAnthropic): Partial<AgentPGConfig>;
+  /** tool_iterations at the second client's claim, when the step's rank does not say it. */
+  claimIteration?: number;
+  /** More checks once the run is finished. */
+  afterResume?(db: TestDatabase, runId: string, fake: FakeAnthropic): Promise<void>;
   /** The steps the second client goes through to finish the run. */
   resumeSteps: string[];
   /** Every execution of a tool, in the end. */
@@ -189,6 +199,53 @@ const POINTS: CrashPoint[] = [
     callAttempts: { charge: 1, email: 1 },
   },
   {
+    at: 'rate_limit_deferred',
+    title:
+      'crash at rate_limit_deferred before the first model call: another client makes the call once, after the block',
+    ...DEFER_FIRST,
+    async atCrash(db, runId, fake) {
+      expect(await runRow(db, runId)).toMatchObject({
+        state: 'running',
+        attempts: 1,
+        tool_iterations: 0,
+        input_tokens: 0,
+        output_tokens: 0,
+      });
+      expect(await roles(db, runId)).toEqual(['user']);
+      await DEFER_FIRST.deferredAtCrash(db, runId, fake);
+    },
+    resumeSteps: FULL_RESUME,
+    claimIteration: 0,
+    effects: BY_SURVIVOR,
+    runAttempts: 2,
+    callAttempts: { charge: 1, email: 1 },
+  },
+  {
+    at: 'rate_limit_deferred',
+    title:
+      'crash at rate_limit_deferred after the tool results: another client makes the deferred call once, tokens counted once',
+    ...DEFER_SECOND,
+    async atCrash(db, runId, fake) {
+      expect(await runRow(db, runId)).toMatchObject({
+        state: 'running',
+        attempts: 1,
+        tool_iterations: 1,
+        input_tokens: TURN1_USAGE.input_tokens,
+        output_tokens: TURN1_USAGE.output_tokens,
+      });
+      expect(await calls(db, runId)).toEqual([
+        { tool_use_id: CHARGE_ID, state: 'succeeded', attempts: 1 },
+        { tool_use_id: EMAIL_ID, state: 'succeeded', attempts: 1 },
+      ]);
+      expect(await roles(db, runId)).toEqual(['user', 'assistant']);
+      await DEFER_SECOND.deferredAtCrash(db, runId, fake);
+    },
+    resumeSteps: ['claimed', 'finalized'],
+    effects: BY_CHILD,
+    runAttempts: 2,
+    callAttempts: { charge: 1, email: 1 },
+  },
+  {
     at: 'finalized',
     async atCrash(db, runId) {
       expect(await runRow(db, runId)).toMatchObject({ state: 'completed', attempts: 1 });
@@ -205,15 +262,16 @@ const CRASH_LINE = /^(?:CRASH (\S+)|NO_CRASH) (\S+)$/;
 
 async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv, point: CrashPoint): Promise<void> {
   const t0 = Date.now();
-  const child = startChild('child', point.at);
+  const child = startChild('child', point.at, point.childEnv);
   const [, step, runId] = await child.line(CRASH_LINE);
   expect(step, `the child reached ${point.at}`).toBe(point.at);
   expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
-  await point.atCrash(db, runId);
+  await point.atCrash(db, runId, fake);
   const t1 = Date.now();
 
   const steps: Array<{ step: RunStepName } & RunStepInfo> = [];
   const survivor = await startSurvivor({
+    ...point.survivorConfig?.(fake),
     onRunStep: async (s, info) => {
       steps.push({ step: s, ...info });
       await point.duringResume?.(db, s, info);
@@ -287,7 +345,7 @@ async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv,
   expect(seen.map(rank)).toEqual([...seen.map(rank)].sort((a, b) => a - b));
   expect(canon(seen)).toEqual(canon(point.resumeSteps));
   // iteration: the run's tool_iterations, 1 once the tool turn is stored (before the crash or after).
-  const claimIteration = rank(point.at) >= rank('tool_turn_stored') ? 1 : 0;
+  const claimIteration = point.claimIteration ?? (rank(point.at) >= rank('tool_turn_stored') ? 1 : 0);
   for (const x of steps) {
     expect(x).toMatchObject({
       runId,
@@ -297,6 +355,7 @@ async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv,
   }
   if (point.resumeSteps.includes('finalized'))
     expect(steps.at(-1)).toMatchObject({ step: 'finalized', state: 'completed' });
+  await point.afterResume?.(db, runId, fake);
 }
 
 function rank(step: string): number {
@@ -311,19 +370,10 @@ describe.concurrent('a crash right after each durable step of a run', () => {
     // `compacted` happens only in a session past its agent's compaction trigger: the crashes around it
     // are test/runs/compactionCrash.test.ts. `children_started` happens only in a run that calls
     // agents: test/runs/childRunCrash.test.ts. `input_requested` only in a run whose tool asks the
-    // user: the 'asks the user' test below. `rate_limit_deferred` only in a run waiting for model
-    // capacity: test/ratelimit/deferral.test.ts. `batch_requested` only in a batch-mode run:
+    // user: the 'asks the user' test below. `batch_requested` only in a batch-mode run:
     // test/batch/batchCrash.test.ts.
     const steps = RUN_STEP_NAMES.filter(
-      (s) =>
-        ![
-          'awaiting_input',
-          'compacted',
-          'children_started',
-          'input_requested',
-          'rate_limit_deferred',
-          'batch_requested',
-        ].includes(s),
+      (s) => !['awaiting_input', 'compacted', 'children_started', 'input_requested', 'batch_requested'].includes(s),
     );
     expect([...covered].sort()).toEqual([...steps].sort());
   });
