@@ -242,6 +242,26 @@ async function main() {
       }
       await release(db);
     }
+    if (want('concurrency')) {
+      // The same measurement in a fresh database whose tables autovacuum never visits, with no
+      // ANALYZE by anyone but agentpg itself (bench/metrics/concurrency.ts): concurrency.no_autovacuum.
+      const db = await fresh();
+      const t0 = Date.now();
+      try {
+        const r = await measureConcurrency(ctx, db, null, { noAutovacuum: true });
+        results.concurrency = { ...(results.concurrency ?? NOT_MEASURED_CONCURRENCY), no_autovacuum: r.value };
+        if (r.details) results.details.concurrency_no_autovacuum = r.details;
+        if (r.notes?.length) notes.concurrency_no_autovacuum = r.notes;
+      } catch (err) {
+        const reason = (err as Error).message.split('\n')[0];
+        skipped.concurrency_no_autovacuum = reason;
+        log(`concurrency (autovacuum off): FAILED — ${reason}`);
+        if (process.env.BENCH_DEBUG) console.error(err);
+      } finally {
+        durations.concurrency_no_autovacuum = Math.round((Date.now() - t0) / 100) / 10;
+      }
+      await release(db);
+    }
     if (want('waiting_runs')) {
       const db = await fresh();
       await run(
@@ -387,6 +407,15 @@ async function main() {
     `✓ marks compare with the issue's targets and are informative only; ⚠ marks a side that stalled. Written: ${path.relative(process.cwd(), soakOnly ? path.join(BENCH_DIR, 'results/soak.json') : args.out)}`,
   );
 }
+
+/** concurrency's own fields when only its autovacuum-off variant was measured. */
+const NOT_MEASURED_CONCURRENCY: NonNullable<BenchResults['concurrency']> = {
+  in_flight: null,
+  model_latency_ms: 0,
+  runs_per_s: null,
+  efficiency: null,
+  db_connections: null,
+};
 
 let releaseResources: () => Promise<void> = async () => {};
 

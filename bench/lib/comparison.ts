@@ -77,11 +77,19 @@ export function stalled(side: SideRun): string | null {
     : null;
 }
 
-/** measured / baseline rate, or why it is not printed (too short) or not trusted (stalled). */
-export function judgeThroughput(measured: SideRun, baseline: SideRun): Verdict {
+/**
+ * measured / baseline rate, or why it is not printed (too short) or not trusted (stalled).
+ * `names` words the reason: which side is the baseline (the bare pg-boss one, or the no-database
+ * limit) and which the measured one.
+ */
+export function judgeThroughput(
+  measured: SideRun,
+  baseline: SideRun,
+  names: { baseline: string; measured: string } = { baseline: 'baseline', measured: 'measured side' },
+): Verdict {
   const short = [tooShort(baseline), tooShort(measured)].filter((x): x is string => x !== null);
   if (short.length) {
-    const who = tooShort(baseline) ? 'baseline too short' : 'measured side too short';
+    const who = `${tooShort(baseline) ? names.baseline : names.measured} too short`;
     return { kind: 'too_short', ratio: null, reason: `${who}: ${short.join('; ')}` };
   }
   const ratio = measured.jobs / measured.spanS / (baseline.jobs / baseline.spanS);

@@ -9,6 +9,7 @@ export const WORKER_SOURCES = {
   instance: path.join(BENCH_DIR, 'workers/instance.ts'),
   baseline: path.join(BENCH_DIR, 'workers/baseline.ts'),
   fakeModel: path.join(BENCH_DIR, 'workers/fakeModel.ts'),
+  limit: path.join(BENCH_DIR, 'workers/limit.ts'),
 };
 export type WorkerName = keyof typeof WORKER_SOURCES;
 

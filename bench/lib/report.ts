@@ -9,6 +9,15 @@ import type { RateLimitedValue } from '../metrics/rateLimited.js';
 import type { RoutingValue } from '../metrics/routing.js';
 import type { SessionScalingValue } from '../metrics/sessionScaling.js';
 
+/** The concurrency metric's figures (bench/metrics/concurrency.ts). */
+export interface ConcurrencyFigures {
+  in_flight: number | null;
+  model_latency_ms: number;
+  runs_per_s: number | null;
+  efficiency: number | null;
+  db_connections: number | null;
+}
+
 export interface BenchResults {
   runs_throughput: {
     runs_per_s: number | null;
@@ -16,6 +25,11 @@ export interface BenchResults {
     ratio: number | null;
     check?: 'ok' | 'too_short' | 'stalled';
     check_reason?: string | null;
+    /** The same model calls with no database (bench/metrics/throughputLimit.ts); optional: newer than the rest. */
+    limit_calls_per_s?: number | null;
+    of_limit?: number | null;
+    limit_check?: 'ok' | 'too_short' | 'stalled';
+    limit_check_reason?: string | null;
   } | null;
   db_cost_per_run: { commits: number | null; wal_bytes: number | null } | null;
   concurrency: {
@@ -24,6 +38,8 @@ export interface BenchResults {
     runs_per_s: number | null;
     efficiency: number | null;
     db_connections: number | null;
+    /** The same in a database autovacuum never visits, no ANALYZE by the harness; optional: newer than the rest. */
+    no_autovacuum?: ConcurrencyFigures | null;
   } | null;
   enqueue_to_start_ms: { p50: number | null; p99: number | null } | null;
   event_latency_ms: { p50: number | null; p99: number | null } | null;
@@ -112,6 +128,20 @@ export function throughputCell(t: NonNullable<BenchResults['runs_throughput']>):
 const FLOOR_COMPARES =
   "the floor: the latency's durable commits (each waits for the WAL flush) at the p50 of a bare one-row commit on the same server, this run";
 
+/** In flight, efficiency and connections against their targets (2,000 is the full run's slots). */
+export function concurrencyCell(k: ConcurrencyFigures): string {
+  return `${fmt(k.in_flight)} in flight${mark(ge(k.in_flight, 2000))}, eff ${fmt(k.efficiency)}${mark(ge(k.efficiency, 0.9))}, ${fmt(k.db_connections)} conns${mark(le(k.db_connections, 20))}`;
+}
+
+/** The of_limit cell: as the throughput cell, against the no-database limit. */
+export function ofLimitCell(t: NonNullable<BenchResults['runs_throughput']>): string {
+  if (t.limit_calls_per_s === undefined) return 'n/a (the limit side did not run)';
+  if (t.limit_check === 'too_short' || t.of_limit === null || t.of_limit === undefined)
+    return t.limit_check_reason ?? 'no ratio: a side was not measured';
+  if (t.limit_check === 'stalled') return `${fmt(t.of_limit)} ⚠ ${t.limit_check_reason}`;
+  return `${fmt(t.of_limit)} of the limit${mark(ge(t.of_limit, 0.8))}`;
+}
+
 export function tableRows(r: BenchResults): Row[] {
   const rows: Row[] = [];
   const floor = r.details.commit_latency_ms as CommitLatency | undefined;
@@ -124,6 +154,18 @@ export function tableRows(r: BenchResults): Row[] {
     earlier: '',
     compares:
       'agentpg runs/s vs bare pg-boss jobs/s: same queue options, sessions and SDK call, one process each, same model process, back to back',
+  });
+  rows.push({
+    metric: 'runs_throughput.of_limit',
+    measured: t ? ofLimitCell(t) : 'n/a',
+    target: '>= 0.8',
+    sameRun:
+      t && t.limit_calls_per_s !== undefined ? `no database, same SDK calls: ${fmt(t.limit_calls_per_s)} calls/s` : '',
+    earlier: '',
+    compares:
+      t && t.limit_calls_per_s !== undefined
+        ? 'agentpg runs/s vs the same model calls (request, SDK client, streaming, 100 in flight, sessions in order) from a process of the same kind with no database, same model process, right after'
+        : '',
   });
   const c = r.db_cost_per_run;
   const td = (r.details.throughput ?? {}) as Record<string, unknown>;
@@ -143,13 +185,25 @@ export function tableRows(r: BenchResults): Row[] {
   const k = r.concurrency;
   rows.push({
     metric: 'concurrency',
-    measured: k
-      ? `${fmt(k.in_flight)} in flight${mark(ge(k.in_flight, 2000))}, eff ${fmt(k.efficiency)}${mark(ge(k.efficiency, 0.9))}, ${fmt(k.db_connections)} conns${mark(le(k.db_connections, 20))}`
-      : 'n/a',
+    measured: k && k.in_flight !== null ? concurrencyCell(k) : 'n/a',
     target: '>= 2,000, >= 0.9, <= 20',
     sameRun: '',
     earlier: '',
-    compares: k ? `no baseline; ${fmt(k.runs_per_s)} runs/s at ${fmt(k.model_latency_ms)} ms model latency` : '',
+    compares:
+      k && k.in_flight !== null
+        ? `no baseline; ${fmt(k.runs_per_s)} runs/s at ${fmt(k.model_latency_ms)} ms model latency`
+        : '',
+  });
+  const kn = k?.no_autovacuum;
+  rows.push({
+    metric: 'concurrency.no_autovacuum',
+    measured: kn ? concurrencyCell(kn) : 'n/a',
+    target: '>= 2,000, >= 0.9, <= 20',
+    sameRun: '',
+    earlier: '',
+    compares: kn
+      ? `the concurrency metric again in a database autovacuum never visits, no ANALYZE by the harness: ${fmt(kn.runs_per_s)} runs/s`
+      : '',
   });
   const e = r.enqueue_to_start_ms;
   rows.push({

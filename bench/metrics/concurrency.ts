@@ -16,6 +16,13 @@
  *   it. Empty slots and slow finalizes inside it are the instance's own cost and do count.
  * - efficiency: runs_per_s ÷ (in_flight / latency_s); 1.0 = every slot busy with a model call
  *   all the time. details: slots occupied on average, claim → finalize time, CPU of each process.
+ * - no_autovacuum (options.noAutovacuum, main.ts runs it second, in a fresh database): the same
+ *   measurement with autovacuum disabled on every table of the database once the queue exists
+ *   (bench/lib/noAutovacuum.ts), and still no ANALYZE by the harness: issue 13's "throughput
+ *   depends on fresh statistics". details add what the planner knew with the backlog queued
+ *   (reltuples against live rows, analyze counts of agentpg_runs and the job tables).
+ * - details.fetch_plan: EXPLAIN (ANALYZE, BUFFERS) of one fetch of 50 over the backlog, taken
+ *   before the measured instance starts and rolled back (bench/lib/fetchPlan.ts).
  * - db_connections: peak count of client backends on the bench database other than the harness's
  *   own (pool `agentpg:<id>`, pg-boss `agentpg-boss:<id>`, `agentpg-listener`, lock sessions).
  */
@@ -23,7 +30,9 @@ import { Child, wallClock } from '../lib/child.js';
 import { workerScript, type BenchContext, type MetricResult } from '../lib/context.js';
 import { cpuSeconds, parentPid, serverCpuSeconds } from '../lib/cpu.js';
 import { HARNESS_APP, type BenchDatabase } from '../lib/database.js';
+import { explainRunFetch } from '../lib/fetchPlan.js';
 import { CountingClient } from '../lib/poll.js';
+import { disableAutovacuum, runTableStatistics } from '../lib/noAutovacuum.js';
 import { round } from '../lib/stats.js';
 import { steadyWindow } from '../lib/steadyState.js';
 
@@ -50,12 +59,15 @@ export async function measureConcurrency(
   ctx: BenchContext,
   db: BenchDatabase,
   helper: Child | null,
+  options: { noAutovacuum?: boolean } = {},
 ): Promise<MetricResult<ConcurrencyValue>> {
   const target = ctx.quick ? 300 : 2000;
   const n = target * WAVES;
   await ctx.model.request({ type: 'configure', latencyMs: LATENCY_MS });
   try {
-    ctx.log(`concurrency: enqueueing ${n} runs (model latency ${LATENCY_MS} ms)`);
+    ctx.log(
+      `concurrency${options.noAutovacuum ? ' (autovacuum off)' : ''}: enqueueing ${n} runs (model latency ${LATENCY_MS} ms)`,
+    );
     const enqueuer =
       helper ??
       new Child(workerScript('instance'), {
@@ -72,14 +84,24 @@ export async function measureConcurrency(
         },
       });
     if (!helper) await enqueuer.waitFor((m) => m.type === 'ready', 60_000, 'enqueuer ready');
+    // After the enqueuer's start created the runs queue (and its job table), before any backlog.
+    const noAutovacuumTables = options.noAutovacuum ? await disableAutovacuum(db.pool) : null;
+    const label = options.noAutovacuum ? 'concurrency (autovacuum off)' : 'concurrency';
     await enqueuer.request(
       { type: 'enqueueMany', agent: 'bench', count: n, sessions: n, concurrency: 32, prompt: 'Say ok.' },
       600_000,
     );
     await enqueuer.request({ type: 'stop' }, 60_000).catch(() => enqueuer.kill());
     await enqueuer.wait();
+    // The plan the instance's first fetch will meet over this backlog (rolled back: nothing moves).
+    const fetchPlan = await explainRunFetch(db.url, 'bench').catch((err: Error) => ({
+      execution_ms: null,
+      plan: [`EXPLAIN failed: ${err.message.split('\n')[0]}`],
+    }));
+    // What the planner knows about the queue with the backlog in it (never refreshed: autovacuum off).
+    const statistics = options.noAutovacuum ? await runTableStatistics(db.pool) : null;
 
-    ctx.log(`concurrency: one instance, runConcurrency ${target}`);
+    ctx.log(`${label}: one instance, runConcurrency ${target}`);
     await ctx.model.request({ type: 'resetPeak' });
     const instanceId = 'bench-concurrency';
     const spawnedAt = wallClock();
@@ -131,7 +153,8 @@ export async function measureConcurrency(
         `select count(*) as n from agentpg_runs where instance_id = $1 and state in ('completed', 'failed', 'cancelled')`,
         [instanceId],
         backlog,
-        Math.max(120_000, WAVES * LATENCY_MS * 6),
+        // Autovacuum off: room for the collapse the issue saw (efficiency 0.16, ~6x slower).
+        Math.max(options.noAutovacuum ? 300_000 : 120_000, WAVES * LATENCY_MS * 6),
         500,
       );
       sampling = false;
@@ -172,6 +195,9 @@ export async function measureConcurrency(
           // The former method, for comparison: all runs over first claim → last finalize.
           whole_span_runs_per_s: round(runs.length / ((last - first) / 1000), 1),
           cpu_cores_in_window: w ? cpuCores(cpu, w.from, w.to) : null,
+          ...(options.noAutovacuum ? { autovacuum_disabled_tables: noAutovacuumTables, statistics } : {}),
+          fetch_explain_ms: fetchPlan.execution_ms,
+          fetch_plan: fetchPlan.plan,
         },
       };
     } finally {

@@ -10,6 +10,10 @@
  * than bench/lib/comparison.ts's minimum, and flagged when a side went seconds without finishing
  * a job (a stalled poll), from the same timestamps.
  *
+ * A third side, run right after the agentpg one: the no-database limit (bench/metrics/
+ * throughputLimit.ts), the same model calls from a process of the same kind with no database.
+ * runs_throughput.of_limit = runs_per_s ÷ limit_calls_per_s, withheld or flagged by the same rules.
+ *
  * db_cost_per_run: pg_stat_database.xact_commit and pg_current_wal_lsn() deltas over the agentpg
  * side, from before the first enqueue to after the instance stopped (its backends flushed their
  * stats on exit), minus the harness's own polling statements; pg-boss's own work included. The
@@ -22,9 +26,10 @@ import { costDelta, costSnapshot } from '../lib/dbCost.js';
 import { CountingClient } from '../lib/poll.js';
 import { judgeThroughput, longestGapMs, type SideRun, type Verdict } from '../lib/comparison.js';
 import { round } from '../lib/stats.js';
+import { measureLimitSide } from './throughputLimit.js';
 
 export interface ThroughputValue {
-  runs_throughput: {
+  runs_throughput: Partial<ThroughputLimit> & {
     runs_per_s: number | null;
     baseline_jobs_per_s: number | null;
     /** Null when a side ran too short (see `check`). */
@@ -34,6 +39,15 @@ export interface ThroughputValue {
     check_reason: string | null;
   };
   db_cost_per_run: { commits: number | null; wal_bytes: number | null };
+}
+
+/** The no-database limit beside runs_throughput (bench/workers/limit.ts); null when it could not run. */
+export interface ThroughputLimit {
+  limit_calls_per_s: number | null;
+  /** runs_per_s ÷ limit_calls_per_s; null when a side ran too short (see `limit_check`). */
+  of_limit: number | null;
+  limit_check: Verdict['kind'];
+  limit_check_reason: string | null;
 }
 
 const BASELINE_QUEUE = 'bench_baseline';
@@ -152,6 +166,21 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
   };
   const verdict = judgeThroughput(agentpgSide, baselineSide);
   if (verdict.kind !== 'ok') notes.push(verdict.reason);
+
+  // --- the limit: the same model calls, no database (bench/workers/limit.ts) ---
+  ctx.log(`throughput: no-database limit, ${n} model calls`);
+  const limit = await measureLimitSide(ctx, { count: n, sessions, concurrency: RUN_CONCURRENCY, prompt }).catch(
+    (err: Error) => {
+      notes.push(`no-database limit not measured: ${err.message.split('\n')[0]}`);
+      return null;
+    },
+  );
+  const limitVerdict = limit
+    ? judgeThroughput(agentpgSide, limit.side, { baseline: 'limit', measured: 'agentpg' })
+    : null;
+  if (limit && limit.failed > 0)
+    notes.push(`${limit.failed} of ${n} no-database limit calls failed: ${limit.lastError}`);
+  if (limitVerdict && limitVerdict.kind !== 'ok') notes.push(`of_limit: ${limitVerdict.reason}`);
   if (ctx.server.kind === 'external')
     notes.push('WAL is server-wide: other activity on the shared server inflates wal_bytes');
 
@@ -163,6 +192,14 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
         ratio: round(verdict.ratio, 3),
         check: verdict.kind,
         check_reason: verdict.kind === 'ok' ? null : verdict.reason,
+        ...(limit && limitVerdict
+          ? {
+              limit_calls_per_s: round(limit.side.jobs / limit.side.spanS, 1),
+              of_limit: round(limitVerdict.ratio, 3),
+              limit_check: limitVerdict.kind,
+              limit_check_reason: limitVerdict.kind === 'ok' ? null : limitVerdict.reason,
+            }
+          : {}),
       },
       db_cost_per_run: { commits: round(cost.commits, 2), wal_bytes: round(cost.wal_bytes, 0) },
     },
@@ -175,6 +212,10 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
       baseline_span_s: round(bSpan.span_s, 3),
       agentpg_longest_gap_ms: round(agentpgSide.longestGapMs, 0),
       baseline_longest_gap_ms: round(baselineSide.longestGapMs, 0),
+      limit_span_s: limit ? round(limit.side.spanS, 3) : null,
+      limit_longest_gap_ms: limit ? round(limit.side.longestGapMs, 0) : null,
+      limit_peak_in_flight: limit?.peakInFlight ?? null,
+      model_calls_limit: limit?.modelCalls ?? null,
       model_calls_agentpg: modelAfter.completed - modelBefore.completed,
       agentpg_commits_total: cost.commits_total,
       agentpg_wal_bytes_total: cost.wal_bytes_total,

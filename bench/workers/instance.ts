@@ -10,6 +10,7 @@ import { AgentPG } from '../../src/client.js';
 import type { AgentPGConfig } from '../../src/config.js';
 import type { LongRunningContext } from '../../src/ownership/types.js';
 import { enqueue, newSession, startLongRunning } from '../lib/agentpgApi.js';
+import { BENCH_AGENT } from '../lib/limitCalls.js';
 import { connectRedis, type RedisClient } from '../lib/redis.js';
 
 export interface InstanceWorkerConfig {
@@ -98,7 +99,7 @@ const config: AgentPGConfig = {
 };
 if (cfg.agents) {
   config.agents = [
-    { name: 'bench', model: 'claude-bench', maxTokens: 64 },
+    BENCH_AGENT,
     ...(cfg.recordTool ? [{ name: 'chaos', model: 'claude-bench', maxTokens: 64, tools: ['record'] }] : []),
   ];
 }
