@@ -235,6 +235,7 @@ export class AgentPG {
       this.failover.start();
       this.runtime.health.runsHandedBackByFailover = () => this.failover?.runsHandedBack ?? 0;
       this.runtime.health.runsTakenOver = () => this.runsService?.worker.runsTakenOver ?? 0;
+      this.runtime.health.runWritesRefused = () => this.runsService?.worker.runWritesRefused ?? 0;
       // [ownership] long-running agents
       this.ownership = new OwnershipManager(this.runtime, resolveOwnershipOptions(config.ownership));
       this.runtime.health.ownedLongRunningAgents = () => this.ownership?.metrics.agents_running ?? 0;
@@ -333,6 +334,7 @@ export class AgentPG {
       livenessHeld: this.membership?.liveness.pid != null,
       runsHandedBackByFailover: readCounter(rt?.health.runsHandedBackByFailover),
       runsTakenOver: readCounter(rt?.health.runsTakenOver),
+      runWritesRefused: readCounter(rt?.health.runWritesRefused),
       retentionPassesRun: readCounter(rt?.health.retentionPassesRun),
     };
   }
