@@ -15,6 +15,8 @@ create table chaos_tool_executions (
   run_id uuid not null,
   instance_id text not null,
   attempt integer,
+  -- When agentpg invoked the tool (the tool's own clock) and when this row landed (the server's).
+  invoked_at timestamptz not null,
   executed_at timestamptz not null default clock_timestamp()
 );
 create index on chaos_tool_executions (tool_use_id);
@@ -79,8 +81,20 @@ export async function checkInvariants(
   const twice = await q<{ run_id: string; n: string }>(
     `select run_id, count(*) as n from chaos_run_finals group by run_id having count(*) > 1`,
   );
+  // With each such run's story for the examples: its attempts and messages (seq, role, stop
+  // reason, block types, time) and its terminal transitions, to tell which fault wrote what.
   const finals = await q<{ run_id: string; n: string }>(
-    `select run_id, count(*) as n from agentpg_messages where role = 'assistant' and stop_reason = 'end_turn' group by run_id having count(*) > 1`,
+    `select f.run_id, f.n, r.attempts, r.instance_id,
+            (select json_agg(json_build_object('seq', m.seq, 'role', m.role, 'stop', m.stop_reason,
+                     'blocks', (select string_agg(b->>'type', ',') from jsonb_array_elements(m.content) b),
+                     'at', to_char(m.created_at at time zone 'UTC', 'HH24:MI:SS.MS')) order by m.seq)
+               from agentpg_messages m where m.run_id = f.run_id) as messages,
+            (select json_agg(json_build_object('state', c.state, 'from', c.previous_state, 'instance', c.instance_id,
+                     'at', to_char(c.at at time zone 'UTC', 'HH24:MI:SS.MS')) order by c.id)
+               from chaos_run_finals c where c.run_id = f.run_id) as transitions
+       from (select run_id, count(*) as n from agentpg_messages where role = 'assistant' and stop_reason = 'end_turn'
+              group by run_id having count(*) > 1) f
+       left join agentpg_runs r on r.id = f.run_id`,
   );
   checks.push({
     name: 'no run completed twice',
@@ -89,24 +103,43 @@ export async function checkInvariants(
     examples: [...twice.slice(0, 5), ...finals.slice(0, 5)],
   });
 
-  // 3. No stored tool result executed twice: an execution that began after the result was stored,
-  //    or a stored result with no execution at all (the audit would be blind).
-  const tools = await q<{ id: string; tool_use_id: string; executions: string; after_stored: string }>(
+  // 3. No stored tool result executed twice: an execution that began (agentpg invoked the tool)
+  //    after the result was stored, or a stored result with no execution at all (the audit would
+  //    be blind). An execution invoked before but landing after (its process frozen or cut off in
+  //    between) is the at-least-once case, counted apart.
+  const tools = await q<{
+    id: string;
+    tool_use_id: string;
+    executions: string;
+    after_stored: string;
+    landed_late: string;
+    story: unknown;
+  }>(
     `select tc.id, tc.tool_use_id, count(e.id) as executions,
-            count(e.id) filter (where e.executed_at > tc.finished_at) as after_stored
+            count(e.id) filter (where e.invoked_at > tc.finished_at) as after_stored,
+            count(e.id) filter (where e.invoked_at <= tc.finished_at and e.executed_at > tc.finished_at) as landed_late,
+            json_build_object('stored', to_char(tc.finished_at at time zone 'UTC', 'HH24:MI:SS.MS'), 'attempts', tc.attempts,
+              'executions', json_agg(json_build_object('instance', e.instance_id, 'attempt', e.attempt,
+                'invoked', to_char(e.invoked_at at time zone 'UTC', 'HH24:MI:SS.MS'),
+                'landed', to_char(e.executed_at at time zone 'UTC', 'HH24:MI:SS.MS')) order by e.id)) as story
      from agentpg_tool_calls tc
      left join chaos_tool_executions e on e.tool_use_id = tc.tool_use_id and e.run_id = tc.run_id
      where tc.state = 'succeeded'
      group by tc.id, tc.tool_use_id`,
   );
   const afterStored = tools.filter((t) => Number(t.after_stored) > 0);
+  const landedLate = tools.filter((t) => Number(t.landed_late) > 0);
   const unexecuted = tools.filter((t) => Number(t.executions) === 0);
   const reExecuted = tools.filter((t) => Number(t.executions) > 1);
   checks.push({
     name: 'no stored tool result executed twice',
     violations: afterStored.length + unexecuted.length,
-    detail: `${tools.length} stored results; ${afterStored.length} executed again after being stored, ${unexecuted.length} stored without an execution; ${reExecuted.length} re-executed before their result was stored (at-least-once after a crash, allowed)`,
-    examples: [...afterStored.slice(0, 5), ...unexecuted.slice(0, 5)],
+    detail: `${tools.length} stored results; ${afterStored.length} executed again after being stored, ${unexecuted.length} stored without an execution; ${reExecuted.length} re-executed before their result was stored (at-least-once after a crash, allowed); ${landedLate.length} invoked before but landed after it (a frozen or cut-off worker's call in flight, allowed)`,
+    examples: [...afterStored.slice(0, 5), ...unexecuted.slice(0, 5)].map((t) => ({
+      tool_use_id: t.tool_use_id,
+      after_stored: t.after_stored,
+      story: t.story,
+    })),
   });
 
   // 4. No overlapping ownership: agentpg's ownership log per shard, and the handlers themselves.
@@ -152,6 +185,7 @@ export async function checkInvariants(
       runs_by_attempts: attempts.map((a) => `${a.attempts}: ${a.n}`),
       tool_calls_stored: tools.length,
       tool_calls_re_executed_before_stored: reExecuted.length,
+      tool_calls_landed_after_stored: landedLate.map((t) => JSON.stringify(t.story)),
     },
   };
 }

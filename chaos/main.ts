@@ -9,7 +9,9 @@
  *   2. locks     every lock session terminated with pg_terminate_backend, three times
  *   3. partition the instance running the most long-running agents cut off by its TCP proxy for
  *                12 s (sockets left open), then healed: its queued writes arrive late
- *   4. restart   PostgreSQL itself stopped and started again (fast shutdown) under load
+ *   4. stop      the instance executing the most runs SIGSTOPped for 12 s (past its server lease),
+ *                then SIGCONTed: survivors take its runs and agents over; its late writes are refused
+ *   5. restart   PostgreSQL itself stopped and started again (fast shutdown) under load
  *
  * Load: a separate instance (never killed) enqueues --rate runs/s over 40 sessions, every other
  * run calling the `record` tool, whose every execution is logged in its own table; long-running
@@ -29,6 +31,7 @@ import {
 import { intervalsFromEvents } from '../bench/lib/overlap.js';
 import type { InstanceWorkerConfig } from '../bench/workers/instance.js';
 import { AUDIT_SQL, checkInvariants } from './audit.js';
+import { cutAtFreezes, type Freeze } from './freeze.js';
 
 const LR_KIND = 'chaos-lr';
 let releaseResources: () => Promise<void> = async () => {};
@@ -59,7 +62,10 @@ function parseArgs(argv: string[]) {
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
-  const log = (m: string) => console.log(`[chaos +${((Date.now() - started) / 1000).toFixed(1)}s] ${m}`);
+  const log = (m: string) =>
+    console.log(
+      `[chaos +${((Date.now() - started) / 1000).toFixed(1)}s ${new Date().toISOString().slice(11, 23)}] ${m}`,
+    );
 
   log('starting an embedded PostgreSQL (owned by this run: it will be restarted)');
   const server: BenchServer = await startOwnServer();
@@ -147,6 +153,7 @@ async function main(): Promise<number> {
   let lastEnqueueError: string;
   const lrIds = Array.from({ length: args.longRunning }, (_, i) => `chaos-agent-${i + 1}`);
   let unownedAtEnd: string[];
+  const freezes: Freeze[] = [];
 
   try {
     const [first] = await cluster.spawn(args.instances);
@@ -201,7 +208,10 @@ async function main(): Promise<number> {
       await sleep(5000);
     }
 
-    // 4. Restart PostgreSQL under load.
+    // 4. SIGSTOP the instance executing the most runs for 12 s (its server lease is 8 s), then SIGCONT.
+    await stopScenario(db, cluster, freezes, note);
+
+    // 5. Restart PostgreSQL under load.
     note('restart: stopping PostgreSQL');
     await server.stopServer();
     await sleep(2000);
@@ -249,10 +259,19 @@ async function main(): Promise<number> {
     await model.stop().catch(() => {});
   }
 
-  const intervals = intervalsFromEvents(
-    cluster.events.map((e) => ({ type: e.type, agentId: e.agentId, owner: e.owner, epoch: e.epoch, t: e.t })),
-    cluster.killedAt,
+  const { intervals, lateTails } = cutAtFreezes(
+    intervalsFromEvents(
+      cluster.events.map((e) => ({ type: e.type, agentId: e.agentId, owner: e.owner, epoch: e.epoch, t: e.t })),
+      cluster.killedAt,
+    ),
+    freezes,
   );
+  if (freezes.length > 0) {
+    const longest = Math.max(0, ...lateTails.map((t) => (t.end ?? wallClock()) - t.start));
+    note(
+      `stop: ${lateTails.length} handlers ran on after SIGCONT until they saw their lease lost (longest ${Math.round(longest)} ms; their fenced writes are checked below)`,
+    );
+  }
   const { checks, info } = await checkInvariants(db.pool, {
     enqueuedRunIds: runIds,
     handlerIntervals: intervals,
@@ -289,6 +308,59 @@ async function main(): Promise<number> {
   }
   console.log(`violations: ${violations}`);
   return violations;
+}
+
+/**
+ * Scenario 4: the instance executing the most runs (any live one if none executes) is frozen with
+ * SIGSTOP for 12 s — past its liveness and ownership server lease (8 s), so survivors see its
+ * locks gone and take its runs and long-running agents over — then SIGCONTed. What it still tries
+ * is refused: its run writes by the runs' claim fence (health().runWritesRefused), its agents'
+ * fenced writes by their epoch (the worker's stale-owner rejections). Both are noted.
+ */
+async function stopScenario(
+  db: BenchDatabase,
+  cluster: InstanceCluster,
+  freezes: Freeze[],
+  note: (m: string) => void,
+): Promise<void> {
+  const alive = cluster.alive().filter((c) => c.messages.some((m) => m.type === 'ready'));
+  if (alive.length < 2) {
+    note(`stop: skipped (${alive.length} ready instances)`);
+    return;
+  }
+  const busy = await db.query<{ instance_id: string; n: string }>(
+    `select instance_id, count(*) as n from agentpg_runs where state = 'running' and instance_id is not null
+      group by instance_id order by 2 desc`,
+  );
+  const labels = new Set(alive.map((c) => c.label));
+  const hit = busy.find((r) => labels.has(r.instance_id));
+  const victim = hit ? cluster.children.get(hit.instance_id)! : alive[0];
+  // Counters since the process started (it may have been the partition's victim too): noted as deltas.
+  const [beforeHealth, before] = await Promise.all([
+    victim.request({ type: 'health' }, 30_000),
+    victim.request({ type: 'stats' }, 30_000),
+  ]);
+  const h0 = beforeHealth.health as { runsTakenOver: number; runWritesRefused: number };
+  const stoppedAt = wallClock();
+  victim.kill('SIGSTOP');
+  note(`stop: ${victim.label} (executing ${hit?.n ?? 0} runs) SIGSTOPped`);
+  await sleep(12_000);
+  victim.kill('SIGCONT');
+  freezes.push({ owner: victim.label, stoppedAt, continuedAt: wallClock() });
+  await sleep(5000);
+  const [health, after] = await Promise.all([
+    victim.request({ type: 'health' }, 30_000),
+    victim.request({ type: 'stats' }, 30_000),
+  ]).catch((err) => {
+    note(`stop: ${victim.label} did not answer after SIGCONT: ${(err as Error).message.split('\n')[0]}`);
+    return [null, null];
+  });
+  if (health && after) {
+    const h = health.health as { runsTakenOver: number; runWritesRefused: number; livenessHeld: boolean };
+    note(
+      `stop: SIGCONT; ${victim.label} gave up ${h.runsTakenOver - h0.runsTakenOver} executions, ${h.runWritesRefused - h0.runWritesRefused} of its late run writes refused by the claim fence, ${Number(after.staleRejections) - Number(before.staleRejections)} late fenced agent writes refused; liveness ${h.livenessHeld ? 'renewed' : 'not held'}`,
+    );
+  }
 }
 
 main().then(

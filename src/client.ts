@@ -237,6 +237,7 @@ export class AgentPG {
       this.runtime.health.runsTakenOver = () => this.runsService?.worker.runsTakenOver ?? 0;
       this.runtime.health.runsFetched = () => this.runsService?.worker.runsFetched ?? 0;
       this.runtime.health.foreignRunsFetched = () => this.runsService?.worker.foreignRunsFetched ?? 0;
+      this.runtime.health.runWritesRefused = () => this.runsService?.worker.runWritesRefused ?? 0;
       // [ownership] long-running agents
       this.ownership = new OwnershipManager(this.runtime, resolveOwnershipOptions(config.ownership));
       this.runtime.health.ownedLongRunningAgents = () => this.ownership?.metrics.agents_running ?? 0;
@@ -335,6 +336,7 @@ export class AgentPG {
       livenessHeld: this.membership?.liveness.pid != null,
       runsHandedBackByFailover: readCounter(rt?.health.runsHandedBackByFailover),
       runsTakenOver: readCounter(rt?.health.runsTakenOver),
+      runWritesRefused: readCounter(rt?.health.runWritesRefused),
       retentionPassesRun: readCounter(rt?.health.retentionPassesRun),
       runsFetched: readCounter(rt?.health.runsFetched),
       foreignRunsFetched: readCounter(rt?.health.foreignRunsFetched),

@@ -152,9 +152,12 @@ if (cfg.recordTool) {
       // Durable before it returns: the execution log row commits first (the chaos invariant
       // "no stored tool result executed twice" compares it with agentpg_tool_calls).
       execute: async (_input: unknown, ctx: { runId: string; idempotencyKey: string; attempt: number }) => {
+        // When agentpg invoked the tool (this process's clock, the server's too on one machine):
+        // the row may land later than that (a process frozen right after the call began).
+        const invokedAt = new Date();
         await toolPool!.query(
-          'insert into chaos_tool_executions (tool_use_id, run_id, instance_id, attempt) values ($1, $2, $3, $4)',
-          [ctx.idempotencyKey, ctx.runId, cfg.instanceId, ctx.attempt],
+          'insert into chaos_tool_executions (tool_use_id, run_id, instance_id, attempt, invoked_at) values ($1, $2, $3, $4, $5)',
+          [ctx.idempotencyKey, ctx.runId, cfg.instanceId, ctx.attempt, invokedAt],
         );
         return 'recorded';
       },
@@ -336,7 +339,7 @@ process.on('message', async (m: { type: string; reqId?: string; [k: string]: unk
         reply({ type: 'rss', rssKb: rssKb(), heapUsedKb: Math.round(process.memoryUsage().heapUsed / 1024) });
         break;
       case 'health':
-        reply({ type: 'health', ...(await client.health()) });
+        reply({ type: 'health', health: await client.health() });
         break;
       case 'stats':
         reply({ type: 'stats', running, startedTotal, staleRejections, backgroundErrors, rssKb: rssKb() });

@@ -22,6 +22,12 @@ export interface HealthStatus {
    * or cut-off worker that came back). None of their late writes was stored.
    */
   runsTakenOver: number;
+  /**
+   * Writes of this instance's run executions refused by a claim fence since start: each a statement
+   * fenced on the run's or the tool call's attempt that matched no row, because a newer execution
+   * had taken the run over (the late writes of a stalled or cut-off worker). Each ends its execution.
+   */
+  runWritesRefused: number;
   /** Retention passes this instance ran since start (src/retention; 0 when retention is off). */
   retentionPassesRun: number;
   /** Run jobs this instance's worker fetched (made active), since start. */
@@ -43,6 +49,7 @@ export interface HealthCounters {
   ownedLongRunningAgents?: () => number;
   runsHandedBackByFailover?: () => number;
   runsTakenOver?: () => number;
+  runWritesRefused?: () => number;
   retentionPassesRun?: () => number;
   runsFetched?: () => number;
   foreignRunsFetched?: () => number;

@@ -114,6 +114,13 @@ export class RunExecution {
     this.batchMode = run.batchMode ?? rt.registry.agents.get(run.agentName)?.batch ?? false;
   }
 
+  /**
+   * Fenced writes of this execution that matched no row (each throws ClaimGone and ends it): the
+   * late writes of a worker whose run or call a newer execution had taken over. The worker sums
+   * them into health().runWritesRefused.
+   */
+  writesRefused = 0;
+
   abort(reason: AbortReason): void {
     if (!this.controller.signal.aborted) this.controller.abort(new ExecutionAborted(reason));
   }
@@ -175,7 +182,7 @@ export class RunExecution {
       if (this.open) await this.runTools(agent);
       this.throwIfAborted();
       const compacted = await compactIfOverBudget(rt, this.compactionContext(agent));
-      if (compacted === 'claim_lost') throw new ClaimGone();
+      if (compacted === 'claim_lost') throw this.refused();
       if (compacted) {
         this.transcript = compacted.transcript;
         await this.step('compacted');
@@ -276,7 +283,7 @@ export class RunExecution {
       this.toolIterations,
       params,
     );
-    if (res.kind === 'gone') throw new ClaimGone();
+    if (res.kind === 'gone') throw this.refused();
     if (res.kind === 'cancel') throw new ExecutionAborted('cancel');
     if (res.kind === 'suspended') {
       await this.step('batch_requested', { customId: res.customId });
@@ -337,7 +344,7 @@ export class RunExecution {
         uses.map((u, i) => ({ ...u, approvalTimeoutMs: approvals[i] })),
       );
       const adv = await advanceRun(tx, run.id, this.attempt, usage, true);
-      if (!adv) throw new ClaimGone();
+      if (!adv) throw this.refused();
       cancelRequested = adv.cancelRequestedAt !== null;
       return { messageId, rows };
     });
@@ -381,7 +388,7 @@ export class RunExecution {
         this.attempt,
         todo.map((r) => r.id),
       );
-      if (!started) throw new ClaimGone();
+      if (!started) throw this.refused();
       if (started.cancelRequestedAt) throw new ExecutionAborted('cancel');
       if (todo.some((row) => !started.attempts.has(row.id))) {
         // Not started because its result got stored after our claim read the rows: the previous
@@ -425,7 +432,7 @@ export class RunExecution {
             // The tool asked the user a question (inputRequests.ts): durable at storeQuestion's commit.
             if (!(await storeQuestion(this.rt, this.stream, row, attempt, outcome.inputRequest))) {
               this.abort('claim_lost');
-              throw new ClaimGone();
+              throw this.refused();
             }
             asked = true;
             await this.step('input_requested', { toolUseId: row.toolUseId });
@@ -443,7 +450,7 @@ export class RunExecution {
           if (!stored) {
             // A newer execution took the call over: stop the other tools of this one too.
             this.abort('claim_lost');
-            throw new ClaimGone();
+            throw this.refused();
           }
           open.results.set(row.toolUseId, { output: outcome.output, isError: outcome.isError });
           await this.step('tool_result_stored', { toolUseId: row.toolUseId });
@@ -478,7 +485,7 @@ export class RunExecution {
       open.rows,
       this.stream,
     );
-    if (res === 'gone') throw new ClaimGone();
+    if (res === 'gone') throw this.refused();
     if (res === 'cancel') throw new ExecutionAborted('cancel');
     if (typeof res === 'object') {
       this.wakeWorkerAt(res.dueAt);
@@ -498,7 +505,7 @@ export class RunExecution {
    */
   private async deferForCapacity(waitMs: number): Promise<never> {
     const res = await deferForRateLimit(this.rt, { id: this.run.id, attempt: this.attempt }, this.job, waitMs);
-    if (res === 'gone') throw new ClaimGone();
+    if (res === 'gone') throw this.refused();
     if (res === 'cancel') throw new ExecutionAborted('cancel');
     this.wakeWorkerAt(res.dueAt);
     await this.step('rate_limit_deferred');
@@ -516,7 +523,7 @@ export class RunExecution {
   /** Agent calls of the open turn start their child runs (childRuns.ts): step `children_started`. */
   private async startChildren(calls: ToolCallRow[], open: OpenCalls): Promise<void> {
     const res = await startChildRuns(this.rt, this.run, this.attempt, calls, this.stream);
-    if (res === 'gone') throw new ClaimGone();
+    if (res === 'gone') throw this.refused();
     if (res === 'cancel') throw new ExecutionAborted('cancel');
     for (const [toolUseId, output] of res.refused) open.results.set(toolUseId, { output, isError: true });
     await this.step('children_started');
@@ -525,7 +532,7 @@ export class RunExecution {
   /** Children of the open turn still run: suspend until the last one ends (childRuns.ts), or go on. */
   private async awaitChildren(open: OpenCalls): Promise<void> {
     const res = await suspendForChildren(this.rt, { id: this.run.id, attempt: this.attempt }, this.job);
-    if (res === 'gone') throw new ClaimGone();
+    if (res === 'gone') throw this.refused();
     if (res === 'cancel') throw new ExecutionAborted('cancel');
     if (res === 'suspended') {
       await this.step('awaiting_input');
@@ -540,7 +547,7 @@ export class RunExecution {
     const denied = open.rows.filter((r) => r.approval === 'denied' && !open.results.has(r.toolUseId));
     if (denied.length === 0) return;
     const calls = denied.map((r) => ({ id: r.id, output: deniedOutput(r) }));
-    if (!(await finishDeniedToolCalls(this.rt.pool, this.run.id, this.attempt, calls))) throw new ClaimGone();
+    if (!(await finishDeniedToolCalls(this.rt.pool, this.run.id, this.attempt, calls))) throw this.refused();
     for (const c of calls) {
       const row = denied.find((r) => r.id === c.id)!;
       open.results.set(row.toolUseId, { output: c.output, isError: true });
@@ -596,7 +603,7 @@ export class RunExecution {
       closeToolCallsWith: state === 'completed' ? null : reason,
       streamPayloads: await this.stream.drain(),
     });
-    if (!final) throw new ClaimGone();
+    if (!final) throw this.refused();
     this.trace.finalized(state, f);
     this.pendingResults = null;
     this.open = null;
@@ -615,6 +622,12 @@ export class RunExecution {
       iteration: this.toolIterations,
       ...extra,
     });
+  }
+
+  /** A fenced write matched no row: counted, and the error that ends this execution. */
+  private refused(): ClaimGone {
+    this.writesRefused++;
+    return new ClaimGone();
   }
 
   private throwIfAborted(): void {

@@ -80,7 +80,7 @@ export class RunFinalizer {
           batch.map((w) => w.request),
         ),
       );
-      for (const w of batch) w.resolve(runs.get(w.request.runId) ?? null);
+      for (const w of batch) w.resolve(matched(runs, w.request));
       return;
     } catch (err) {
       if (batch.length === 1) {
@@ -97,7 +97,7 @@ export class RunFinalizer {
     for (const w of batch) {
       try {
         const runs = await withTransaction(this.rt.pool, (tx) => this.write(tx, [w.request]));
-        w.resolve(runs.get(w.request.runId) ?? null);
+        w.resolve(matched(runs, w.request));
       } catch (err) {
         w.reject(err);
       }
@@ -119,7 +119,9 @@ export class RunFinalizer {
     );
     // 1. running → final for the whole batch, fenced on each run's attempt; stream events with it.
     const runs = await finalizeRuns(tx, requests);
-    const ours = requests.filter((r) => runs.has(r.runId));
+    // By run AND attempt: a stale execution's request can share a batch with the current one of the
+    // same run (a worker that lost its claim and re-claimed the run); only the current one matched.
+    const ours = requests.filter((r) => matched(runs, r) !== null);
     if (ours.length === 0) return runs;
     // 2. The runs' last messages, each run's in order, in one INSERT.
     await insertMessages(
@@ -154,4 +156,10 @@ export class RunFinalizer {
       );
     return runs;
   }
+}
+
+/** The run this request finalized: its row matched under THIS request's attempt (the fence). */
+function matched(runs: Map<string, Run>, r: FinalizeRequest): Run | null {
+  const run = runs.get(r.runId);
+  return run && run.attempts === r.attempt ? run : null;
 }

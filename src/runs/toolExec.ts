@@ -57,6 +57,10 @@ export async function executeTool(
   const signal = AbortSignal.any([ctx.signal, timeout.signal]);
   let timer: NodeJS.Timeout | undefined;
   try {
+    // Never invoked once the execution was aborted: a worker that lost its claim (a survivor may
+    // have stored this call's result already) must not start the tool again. A stalled worker
+    // (SIGSTOP) comes back with its lease lost and the call already past its fenced start.
+    if (ctx.signal.aborted) throw ctx.signal.reason;
     const result = await Promise.race([
       Promise.resolve().then(() => tool.execute(valid.value, { ...ctx, signal })),
       new Promise<never>((_, reject) => {

@@ -103,6 +103,11 @@ export class RunWorker {
    * refused by the run's claim fence, a job touch refused, or this instance's liveness lost.
    */
   runsTakenOver = 0;
+  /**
+   * Writes of this instance's executions refused by a claim fence (health): a statement fenced on
+   * the run's or the call's attempt that matched no row because a newer execution had taken over.
+   */
+  runWritesRefused = 0;
 
   /** Jobs fetched since start, and of those the foreign ones handed back (health; routing's proof). */
   runsFetched = 0;
@@ -356,6 +361,7 @@ export class RunWorker {
     entry.done = exec
       .execute()
       .then(async (outcome) => {
+        this.runWritesRefused += exec.writesRefused;
         if (outcome === 'handback') {
           // Durable on pg-boss's fail statement (fenced on this job attempt): the job goes to
           // retry; the run stays `running` and is resumed from its last commit by the next claim.

@@ -5,6 +5,13 @@
  * executed again; the late writes of a worker that comes back are refused and counted.
  * Cleanup passes and the heartbeat TTL are pushed out to 10 min, so only the failover can explain
  * a hand-back (the survivor's counter says how many it made).
+ *
+ * Late writes, made to happen: in the SIGSTOP and partition cases the first attempt of each tool
+ * call ends (LATE_TOOL_MS after it began) while its process is frozen or cut off, before that
+ * process can see its liveness lease lost (client lease LEASES[1], longer than the tool), so each
+ * run's worker tries one late write, its tool result, once it runs again or the network heals. The
+ * claim fence refuses each one, and the old instance counts them (health().runWritesRefused): one
+ * per run, none stored (the stored result is the survivor's).
  */
 import { afterEach, describe, expect } from 'vitest';
 import type { AgentPG } from '../../src/index.js';
@@ -15,6 +22,13 @@ import { untilValue } from '../helpers/until.js';
 
 const procs = instanceProcesses();
 const FAR = String(10 * 60_000);
+/**
+ * Ownership/liveness leases of the frozen and cut-off children (heartbeat, client, server ms). The
+ * tool's first attempt (LATE_TOOL_MS) ends well inside the client lease counted from the freeze,
+ * and the freeze comes well inside LATE_TOOL_MS of the tools' start: both margins are seconds.
+ */
+const LEASES = '500,6000,7000';
+const LATE_TOOL_MS = '3000';
 let survivor: AgentPG;
 let startSurvivor: () => Promise<AgentPG>;
 
@@ -46,7 +60,11 @@ afterEach(async () => {
   await survivor?.stop();
 });
 
-/** A child instance that starts `runs` runs and holds each in its clock tool (attempt 1). */
+/**
+ * A child instance that starts `runs` runs and holds each in its clock tool (attempt 1). The runs
+ * are enqueued together (one command, concurrent enqueues), so their tools start together. The
+ * survivor is started by the caller: after the freeze when the tools must end during it.
+ */
 async function busyChild(
   db: { url: string; query: (sql: string, p?: unknown[]) => Promise<any[]> },
   fakeUrl: string,
@@ -70,15 +88,15 @@ async function busyChild(
     120_000,
   );
   procs.push(child);
-  const runIds: string[] = [];
-  for (let i = 0; i < runs; i++) runIds.push((await child.command('enqueue', { prompt: `${name} ${i}` })).runId);
-  // Every run is inside its tool call on the child (the survivor has not started any: it would be
-  // a run of the child's sessions, which the child claimed first).
+  const { runIds } = (await child.command('enqueueMany', { count: runs, prompt: name })) as {
+    runIds: string[];
+  };
+  // Every run is inside its tool call on the child (no survivor runs yet).
   await untilValue(
     () => db.query(`select count(*)::int as n from side_effects where instance = $1`, [name]),
     (r) => r[0].n === runs,
+    50_000,
   );
-  await startSurvivor();
   return { child, runIds };
 }
 
@@ -142,6 +160,7 @@ async function expectHandedBackOnce(db: { query: (sql: string, p?: unknown[]) =>
 describe('instant failover of runs', () => {
   test('SIGKILL: the survivor sees the liveness lock gone and takes the runs over at once', async ({ db, fake }) => {
     const { child, runIds } = await busyChild(db, fake.url, 'killed', 10, { AGENTPG_TOOL_MS: '600000' });
+    await startSurvivor();
     const killedAt = Date.now();
     child.kill('SIGKILL');
     await expectEachCompletedOnce(db, 'killed', runIds);
@@ -156,21 +175,31 @@ describe('instant failover of runs', () => {
     fake,
   }) => {
     const { child, runIds } = await busyChild(db, fake.url, 'frozen', 10, {
-      AGENTPG_TOOL_MS: '20000',
-      AGENTPG_LEASES: '200,800,1600',
+      AGENTPG_TOOL_MS: LATE_TOOL_MS,
+      AGENTPG_LEASES: LEASES,
     });
+    // Frozen with every tool call in flight; the survivor starts only now, so the freeze comes
+    // long before the tools' end.
     child.kill('SIGSTOP');
+    await startSurvivor();
     await expectEachCompletedOnce(db, 'frozen', runIds);
     await expectHandedBackOnce(db, 10);
     child.kill('SIGCONT');
-    // Back, it finds its liveness session gone, gives its runs up, and every write it still tries
-    // (its tools finish) is refused by the claim fence.
+    // Back, its tools' first attempts have ended (their timers ran out during the freeze, before
+    // its client lease's), so each run tries to store its result: the claim fence refuses all 10.
+    // Then it finds its liveness session gone, gives its runs up and re-registers.
     const health = await untilValue(
       async () => (await child.command('health')).health,
       (h) => h.runsTakenOver === 10 && h.inFlightRuns === 0 && h.livenessHeld,
     );
-    expect(health.runsTakenOver).toBe(10);
+    expect({ takenOver: health.runsTakenOver, writesRefused: health.runWritesRefused }).toEqual({
+      takenOver: 10,
+      writesRefused: 10,
+    });
+    console.log(`[failover] SIGCONT: ${health.runWritesRefused} late writes of the frozen worker refused`);
+    // Nothing of those late writes was stored; the survivor's own executions refused nothing.
     await expectEachCompletedOnce(db, 'frozen', runIds);
+    expect((await survivor.health()).runWritesRefused).toBe(0);
     // It re-registered with a new liveness session and works on.
     const [row] = await db.query(`select liveness_pid from agentpg_instances where id = 'frozen'`);
     expect(row.liveness_pid).toEqual(expect.any(Number));
@@ -190,11 +219,14 @@ describe('instant failover of runs', () => {
       'cut',
       5,
       {
-        AGENTPG_TOOL_MS: '20000',
-        AGENTPG_LEASES: '200,800,1600',
+        AGENTPG_TOOL_MS: LATE_TOOL_MS,
+        AGENTPG_LEASES: LEASES,
       },
     );
+    // Cut off with every tool call in flight: the tools end during the partition, within the
+    // client lease, and their results are written into the frozen proxy, delivered at the heal.
     proxy.freeze();
+    await startSurvivor();
     await expectEachCompletedOnce(db, 'cut', runIds);
     await expectHandedBackOnce(db, 5);
     proxy.thaw();
@@ -202,7 +234,11 @@ describe('instant failover of runs', () => {
       async () => (await child.command('health')).health,
       (h) => h.runsTakenOver === 5 && h.inFlightRuns === 0 && h.livenessHeld,
     );
-    expect(health.runsTakenOver).toBe(5);
+    expect({ takenOver: health.runsTakenOver, writesRefused: health.runWritesRefused }).toEqual({
+      takenOver: 5,
+      writesRefused: 5,
+    });
+    console.log(`[failover] heal: ${health.runWritesRefused} late writes of the cut-off worker refused`);
     await expectEachCompletedOnce(db, 'cut', runIds);
   });
 });
