@@ -65,7 +65,7 @@ export async function measureRouting(ctx: BenchContext, db: BenchDatabase): Prom
   const fetches = async (): Promise<Record<Role, Fetches>> => {
     const out = {} as Record<Role, Fetches>;
     for (const role of ROLES) {
-      const { health: h } = (await children.get(role)!.request({ type: 'health' })) as {
+      const { health: h } = (await children.get(role)!.request({ type: 'health' })) as unknown as {
         health: { runsFetched: number; foreignRunsFetched: number };
       };
       out[role] = { runsFetched: Number(h.runsFetched), foreignRunsFetched: Number(h.foreignRunsFetched) };
