@@ -140,6 +140,7 @@ async function transcriptOf(runId: string) {
   );
 }
 
+/** The run tree, by depth, then agent name: children started in one transaction share created_at. */
 async function treeOf(rootId: string) {
   return await db.query(
     `with recursive tree as (
@@ -152,7 +153,7 @@ async function treeOf(rootId: string) {
             (select session_id from agentpg_runs p where p.id = t.parent_run_id) as parent_session
        from tree t join agentpg_sessions s on s.id = t.session_id
        left join agentpg_tool_calls tc on tc.id = t.parent_tool_call_id
-      order by t.depth, t.created_at`,
+      order by t.depth, t.agent_name, t.created_at, t.id`,
     [rootId],
   );
 }
@@ -253,8 +254,8 @@ describe('agents as tools', () => {
     const tree = await treeOf((await a.runs.children(await lastRunOf(sessionId)))[0].parentRunId!);
     expect(tree.map((r) => [r.agent_name, r.state])).toEqual([
       ['boss', 'completed'],
-      ['flaky', 'failed'],
       ['checker', 'completed'],
+      ['flaky', 'failed'],
     ]);
     const calls = await db.query(
       `select tool_name, state, is_error from agentpg_tool_calls where run_id = $1 order by tool_name`,
