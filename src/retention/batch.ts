@@ -2,11 +2,7 @@ import type { Pool } from '../db/connection.js';
 import { keepRetirableSessions } from './sql/keepRetirableSessions.js';
 import { lockRetirableSessions } from './sql/lockRetirableSessions.js';
 import { recordRetentionBatch, type RetiredCounts } from './sql/retentionPasses.js';
-import { retireCompactions } from './sql/retireCompactions.js';
-import { retireMessages } from './sql/retireMessages.js';
-import { retireRuns } from './sql/retireRuns.js';
-import { retireSessions } from './sql/retireSessions.js';
-import { retireToolCalls } from './sql/retireToolCalls.js';
+import { RETIRED_TABLES, retireRows } from './sql/retireRows.js';
 import { scanFinishedRuns, type ScanCursor } from './sql/scanFinishedRuns.js';
 import { setBatchTimeouts } from './sql/setBatchTimeouts.js';
 import type { RetentionPolicy } from './settings.js';
@@ -76,11 +72,7 @@ export async function retireBatch(
       const kept = locked.length > 0 ? await keepRetirableSessions(client, locked, maxAgeMs) : [];
       const counts: RetiredCounts = { sessions: 0, runs: 0, messages: 0, toolCalls: 0, compactions: 0 };
       if (kept.length > 0) {
-        counts.toolCalls = await retireToolCalls(client, kept, b.archive);
-        counts.messages = await retireMessages(client, kept, b.archive);
-        counts.compactions = await retireCompactions(client, kept, b.archive);
-        counts.runs = await retireRuns(client, kept, b.archive);
-        counts.sessions = await retireSessions(client, kept, b.archive);
+        for (const table of RETIRED_TABLES) counts[table.counts] = await retireRows(client, table, kept, b.archive);
         await recordRetentionBatch(client, b.passId, counts);
       }
       await b.hooks?.beforeCommit?.(counts);
