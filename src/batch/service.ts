@@ -1,4 +1,4 @@
-import { SingletonPasses } from '../lifecycle/singletonPasses.js';
+import { shortPassQueue, SingletonPassService } from '../lifecycle/singletonPasses.js';
 import type { Runtime } from '../runtime.js';
 import { runBatchPass, type BatchPassSummary } from './pass.js';
 import { resolveBatchSettings } from './settings.js';
@@ -15,46 +15,18 @@ const BATCH_POLL_SINGLETON_KEY = 'batch_poll';
  * waiting run into one batch. No leader; when the instance running passes dies, the next slot's
  * job goes to a survivor. The pass lock (passLock.ts) keeps two passes from overlapping.
  */
-export class BatchPollService {
-  private readonly passes: SingletonPasses;
-  /** Passes this instance ran (tests, health). */
-  passesRun = 0;
-
+export class BatchPollService extends SingletonPassService<BatchPassSummary> {
   constructor(private readonly rt: Runtime) {
-    this.passes = new SingletonPasses({
+    super(rt, {
       name: 'batch poll',
-      boss: rt.boss,
       queue: BATCH_POLL_QUEUE,
       singletonKey: BATCH_POLL_SINGLETON_KEY,
       intervalMs: resolveBatchSettings(rt.config.batch).pollIntervalMs,
-      // retryLimit 0: a failed pass is superseded by the next slot's. The expiry only matters for a
-      // runner that died mid-pass (its lock went with it).
-      queueOptions: (slotSeconds) => ({
-        policy: 'standard',
-        retryLimit: 0,
-        expireInSeconds: Math.max(300, slotSeconds * 5),
-        deleteAfterSeconds: Math.max(3600, slotSeconds * 10),
-        notify: true,
-      }),
-      reportError: rt.reportError,
-      run: () => this.runPass(),
+      queueOptions: shortPassQueue(300),
     });
   }
 
-  start(): Promise<void> {
-    return this.passes.start();
-  }
-
-  stop(): Promise<void> {
-    return this.passes.stop();
-  }
-
-  /** One pass now on this instance (operations, tests, the bench); normally pg-boss schedules them. */
-  async runPass(): Promise<BatchPassSummary> {
-    try {
-      return await runBatchPass(this.rt);
-    } finally {
-      this.passesRun++;
-    }
+  protected pass(): Promise<BatchPassSummary> {
+    return runBatchPass(this.rt);
   }
 }

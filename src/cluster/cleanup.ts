@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { SingletonPasses } from '../lifecycle/singletonPasses.js';
+import { shortPassQueue, SingletonPassService } from '../lifecycle/singletonPasses.js';
 import type { ReportError } from '../lifecycle/reportError.js';
 import type { Logger } from '../logger.js';
 import { defaultRunHandBack, type RunHandBack } from './handBackRuns.js';
@@ -41,50 +41,28 @@ export interface CleanupOptions {
  * There is no leader, so there is no leadership change to report:
  * onCleanupPass(summary) is called after each pass this instance ran; failures go to onError.
  */
-export class CleanupService {
-  private readonly passes: SingletonPasses;
+export class CleanupService extends SingletonPassService<CleanupPassSummary> {
   private readonly handBack: RunHandBack;
   /** Agents already warned about as unroutable (warnUnroutable); forgotten once routable again. */
   private readonly warnedUnroutable = new Set<string>();
-  /** Passes this instance ran (health, tests). */
-  passesRun = 0;
 
   constructor(private readonly o: CleanupOptions) {
-    this.handBack = o.handBackRuns ?? defaultRunHandBack(o.boss, o.pool, o.logger);
-    this.passes = new SingletonPasses({
+    super(o, {
       name: 'cleanup',
-      boss: o.boss,
       queue: CLEANUP_QUEUE,
       singletonKey: CLEANUP_SINGLETON_KEY,
       intervalMs: o.cleanupIntervalMs,
-      // retryLimit 0: a failed pass is simply superseded by the next slot's. The expiry only
-      // matters for a runner that died mid-pass.
-      queueOptions: (slotSeconds) => ({
-        policy: 'standard',
-        retryLimit: 0,
-        expireInSeconds: Math.max(60, slotSeconds * 5),
-        deleteAfterSeconds: Math.max(3600, slotSeconds * 10),
-        notify: true,
-      }),
-      reportError: o.reportError,
-      run: (jobId) => this.runPass(jobId),
+      hook: { name: 'onCleanupPass', call: (summary) => o.onCleanupPass?.(summary) },
+      queueOptions: shortPassQueue(60),
     });
-  }
-
-  start(): Promise<void> {
-    return this.passes.start();
-  }
-
-  /** Stops offering and running passes; waits for a pass in progress (they are short). */
-  stop(): Promise<void> {
-    return this.passes.stop();
+    this.handBack = o.handBackRuns ?? defaultRunHandBack(o.boss, o.pool, o.logger);
   }
 
   /**
    * One pass. Each step is its own guarded autocommit statement, so a pass that dies half-way
    * leaves only finished steps behind and the next pass simply does the rest.
    */
-  async runPass(jobId: string | null = null): Promise<CleanupPassSummary> {
+  protected async pass(jobId: string | null): Promise<CleanupPassSummary> {
     const { pool: db, instanceId, logger } = this.o;
     const started = Date.now();
     const startedAt = new Date(started);
@@ -112,7 +90,6 @@ export class CleanupService {
     await finishCleanupPass(db, passId, counts, error).catch((err) =>
       this.o.reportError(err, 'cleanup: recording a pass'),
     );
-    this.passesRun++;
     const summary: CleanupPassSummary = {
       passId,
       instanceId,
@@ -127,11 +104,6 @@ export class CleanupService {
     };
     if (counts.staleInstances || counts.stuckRuns || counts.releasedRuns || counts.freedAgents) {
       logger.info({ ...summary }, 'cleanup pass');
-    }
-    try {
-      this.o.onCleanupPass?.(summary);
-    } catch (err) {
-      this.o.reportError(err, 'onCleanupPass');
     }
     return summary;
   }

@@ -12,7 +12,11 @@ export interface SingletonPassesOptions {
   singletonKey: string;
   /** One pass per this much time across the cluster; rounded up to whole seconds (the slot). */
   intervalMs: number;
-  /** The queue's policy, retries, expiry...; `slotSeconds` is there to derive them from. */
+  /**
+   * The queue's policy and expiry; `slotSeconds` is there to derive them from. Every pass queue
+   * has retryLimit 0 (a failed pass is superseded by the next slot's) and keeps finished jobs for
+   * ten slots, at least an hour.
+   */
   queueOptions(slotSeconds: number): QueueOptions;
   reportError: ReportError;
   /** One pass, for the job pg-boss handed this instance. */
@@ -56,7 +60,11 @@ export class SingletonPasses {
   async start(): Promise<void> {
     const { boss, queue } = this.o;
     // createQueue is idempotent (ON CONFLICT DO NOTHING).
-    const queueOptions = this.o.queueOptions(this.slotSeconds);
+    const queueOptions: QueueOptions = {
+      retryLimit: 0,
+      deleteAfterSeconds: Math.max(3600, this.slotSeconds * 10),
+      ...this.o.queueOptions(this.slotSeconds),
+    };
     await boss.createQueue(queue, queueOptions);
     this.offers.start();
     const poll = Math.min(2, Math.max(0.5, this.slotSeconds / 2));
@@ -93,4 +101,69 @@ export class SingletonPasses {
   private async offerPass(): Promise<void> {
     await this.o.boss.sendThrottled(this.o.queue, {}, null, this.slotSeconds, this.o.singletonKey);
   }
+}
+
+/**
+ * The queue of short passes (cleanup, batch poll): pg-boss's standard policy, woken by NOTIFY, and
+ * an expiry that only matters for a runner that died mid-pass (its locks went with it).
+ */
+export function shortPassQueue(minExpireSeconds: number): (slotSeconds: number) => QueueOptions {
+  return (slotSeconds) => ({
+    policy: 'standard',
+    expireInSeconds: Math.max(minExpireSeconds, slotSeconds * 5),
+    notify: true,
+  });
+}
+
+/** The user's callback after each pass this instance ran (onCleanupPass, onRetentionPass), by its config name. */
+export interface PassHook<Summary> {
+  name: string;
+  call(summary: Summary): void;
+}
+
+/**
+ * The one lifecycle of a cluster duty run as singleton passes (cleanup, retention, batch poll):
+ * start and stop the offers and the worker, count the passes this instance ran, and call the
+ * user's per-pass callback without letting it break the pass.
+ */
+export abstract class SingletonPassService<Summary> {
+  protected readonly passes: SingletonPasses;
+  /** Passes this instance ran (health, tests), a pass that threw included. */
+  passesRun = 0;
+  private readonly hook: PassHook<Summary> | undefined;
+
+  constructor(
+    private readonly deps: { boss: PgBoss; reportError: ReportError },
+    { hook, ...pass }: Omit<SingletonPassesOptions, 'boss' | 'reportError' | 'run'> & { hook?: PassHook<Summary> },
+  ) {
+    this.hook = hook;
+    this.passes = new SingletonPasses({ ...pass, ...deps, run: (jobId) => this.runPass(jobId) });
+  }
+
+  start(): Promise<void> {
+    return this.passes.start();
+  }
+
+  /** Stops offering and running passes; waits for a pass in progress. */
+  stop(): Promise<void> {
+    return this.passes.stop();
+  }
+
+  /** One pass on this instance: pg-boss's job (`jobId`), or by hand (null: operations, tests). */
+  async runPass(jobId: string | null = null): Promise<Summary> {
+    let summary: Summary;
+    try {
+      summary = await this.pass(jobId);
+    } finally {
+      this.passesRun++;
+    }
+    try {
+      this.hook?.call(summary);
+    } catch (err) {
+      this.deps.reportError(err, this.hook!.name);
+    }
+    return summary;
+  }
+
+  protected abstract pass(jobId: string | null): Promise<Summary>;
 }

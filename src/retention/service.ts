@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import type { Pool } from '../db/connection.js';
-import { SingletonPasses } from '../lifecycle/singletonPasses.js';
+import { SingletonPassService } from '../lifecycle/singletonPasses.js';
 import type { ReportError } from '../lifecycle/reportError.js';
 import type { Logger } from '../logger.js';
 import type { BatchHooks } from './batch.js';
@@ -33,42 +33,25 @@ export interface RetentionServiceOptions {
  * backlog outlasts its slot); its job heartbeat frees the queue 10 s after a runner died, and the
  * next slot's pass goes on from where that one stopped (each batch committed on its own).
  */
-export class RetentionService {
-  private readonly passes: SingletonPasses;
-  /** Passes this instance ran (health). */
-  passesRun = 0;
-
+export class RetentionService extends SingletonPassService<RetentionPassSummary> {
   constructor(private readonly o: RetentionServiceOptions) {
-    this.passes = new SingletonPasses({
+    super(o, {
       name: 'retention',
-      boss: o.boss,
       queue: RETENTION_QUEUE,
       singletonKey: RETENTION_SINGLETON_KEY,
       intervalMs: o.settings.intervalMs,
-      // retryLimit 0: a failed pass is superseded by the next slot's, which starts over anyway.
-      queueOptions: (slotSeconds) => ({
+      hook: { name: 'onRetentionPass', call: (summary) => o.onRetentionPass?.(summary) },
+      // A failed pass is superseded by the next slot's, which starts over anyway.
+      queueOptions: () => ({
         policy: 'singleton',
-        retryLimit: 0,
         heartbeatSeconds: PASS_HEARTBEAT_SECONDS,
         expireInSeconds: 24 * 3600,
-        deleteAfterSeconds: Math.max(3600, slotSeconds * 10),
       }),
-      reportError: o.reportError,
-      run: (jobId) => this.runPass(jobId),
     });
   }
 
-  start(): Promise<void> {
-    return this.passes.start();
-  }
-
-  /** Stops offering passes; a pass in progress stops after its current batch. */
-  stop(): Promise<void> {
-    return this.passes.stop();
-  }
-
-  /** One pass on this instance (pg-boss's job, or client.runRetentionPass()). */
-  async runPass(jobId: string | null = null): Promise<RetentionPassSummary> {
+  /** One pass (pg-boss's job, or client.runRetentionPass()); stop() stops one in progress after its current batch. */
+  protected async pass(jobId: string | null): Promise<RetentionPassSummary> {
     const summary = await runRetentionPass({
       pool: this.o.pool,
       instanceId: this.o.instanceId,
@@ -78,14 +61,8 @@ export class RetentionService {
       shouldStop: jobId === null ? undefined : () => !this.passes.isRunning,
       hooks: this.o.hooks,
     });
-    this.passesRun++;
     if (summary.error) this.o.reportError(new Error(summary.error), 'retention pass');
     if (summary.sessions > 0) this.o.logger.info({ ...summary, batchSizes: undefined }, 'retention pass');
-    try {
-      this.o.onRetentionPass?.(summary);
-    } catch (err) {
-      this.o.reportError(err, 'onRetentionPass');
-    }
     return summary;
   }
 }
