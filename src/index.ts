@@ -48,27 +48,16 @@ export {
   AlreadyDecidedError,
   SessionBusyError,
 } from './errors.js';
-export type { MultitaskStrategy } from './runs/types.js';
-// Each public name from the file that defines it, never from src/runs/index.ts, which also
-// re-exports internals whose declarations import pg-boss (see tsconfig.build.json).
+// Each public name from the file that defines it, never from src/runs/index.ts (the runs' writes
+// the cluster module makes; see tsconfig.build.json).
 export { AgentHandle, RunsApi, SessionsApi, type MessagePage, type MessagePageOptions } from './runs/api.js';
 export { ApprovalsApi, type Decision, type PendingApproval } from './runs/approvals.js';
 export { InputsApi, type Answer, type PendingInput } from './runs/inputs.js';
 export { requestInput, DEFAULT_INPUT_TIMEOUT_MS, type InputRequest } from './model/inputRequest.js';
 export { inheritedContext, MAX_RUN_CONTEXT_BYTES } from './runs/runContext.js';
 export { RUNS_QUEUE } from './runs/queueName.js';
-export type {
-  EnqueueOptions,
-  NewSessionOptions,
-  Run,
-  RunEvent,
-  RunResult,
-  RunTotals,
-  RunState,
-  Session,
-  WaitOptions,
-  StoredMessage,
-} from './runs/types.js';
+// Every type of runs/types.ts is public: Run, Session, RunEvent, the options and results.
+export type * from './runs/types.js';
 export { RUN_STEP_NAMES, type RunStepName, type RunStepInfo, type RunStepHook } from './runs/stepTypes.js';
 export type {
   AgentCompactionSettings,

@@ -1,7 +1,7 @@
 import type { CallerTransaction } from '../db/callerTransaction.js';
-import type { RunState, ToolCallState } from './states.js';
+import type { RunState } from './states.js';
 
-export type { RunState, ToolCallState };
+export type { RunState };
 
 /** An agentpg_runs row, camelCase. Tokens are totals over every model call of the run. */
 export interface Run {
