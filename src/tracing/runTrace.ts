@@ -181,17 +181,7 @@ export class RunTrace {
     fn: (client: C, params: P, opts: O) => Promise<R>,
   ): (client: C, params: P, opts: O) => Promise<R> {
     return async (client, params, opts) => {
-      const attributes = this.recording
-        ? {
-            ...this.common,
-            [ATTR.operationName]: 'chat',
-            [ATTR.system]: PROVIDER,
-            [ATTR.providerName]: PROVIDER,
-            [ATTR.requestModel]: params.model,
-            ...(params.max_tokens !== undefined ? { [ATTR.requestMaxTokens]: params.max_tokens } : {}),
-            ...(params.temperature !== undefined ? { [ATTR.requestTemperature]: params.temperature } : {}),
-          }
-        : undefined;
+      const attributes = this.recording ? this.chatAttributes(params) : undefined;
       const span = tracer().startSpan(SPAN.modelCall(params.model), { kind: SpanKind.CLIENT, attributes }, this.ctx);
       const recording = span.isRecording();
       let retries = 0;
@@ -244,13 +234,7 @@ export class RunTrace {
         kind: SpanKind.CLIENT,
         startTime: request.createdAt,
         attributes: {
-          ...this.common,
-          [ATTR.operationName]: 'chat',
-          [ATTR.system]: PROVIDER,
-          [ATTR.providerName]: PROVIDER,
-          [ATTR.requestModel]: params.model,
-          ...(params.max_tokens !== undefined ? { [ATTR.requestMaxTokens]: params.max_tokens } : {}),
-          ...(params.temperature !== undefined ? { [ATTR.requestTemperature]: params.temperature } : {}),
+          ...this.chatAttributes(params),
           [ATTR.modelCallBatch]: true,
           [ATTR.batchCustomId]: request.customId,
           ...(request.batchId ? { [ATTR.batchId]: request.batchId } : {}),
@@ -262,6 +246,19 @@ export class RunTrace {
     if (failed) markError(span, outcome, this.rt.secrets);
     else span.setAttributes(responseAttributes(outcome));
     span.end(request.endedAt ?? new Date());
+  }
+
+  /** The start attributes of a `chat <model>` span: the execution's, then the request's. */
+  private chatAttributes(params: ModelParams): Attributes {
+    return {
+      ...this.common,
+      [ATTR.operationName]: 'chat',
+      [ATTR.system]: PROVIDER,
+      [ATTR.providerName]: PROVIDER,
+      [ATTR.requestModel]: params.model,
+      ...(params.max_tokens !== undefined ? { [ATTR.requestMaxTokens]: params.max_tokens } : {}),
+      ...(params.temperature !== undefined ? { [ATTR.requestTemperature]: params.temperature } : {}),
+    };
   }
 
   private addUsage(usage: Usage): void {

@@ -17,20 +17,25 @@ export interface DistributedTable {
  * worker). Tool calls are distributed by their run: they carry no session_id (adding one costs 16
  * bytes per row on every deployment; docs/scaling.md says when it pays).
  */
-export const DISTRIBUTED_TABLES: readonly DistributedTable[] = [
+const RUN_TABLES: readonly DistributedTable[] = [
   { table: 'agentpg_sessions', key: 'id' },
   { table: 'agentpg_runs', key: 'session_id' },
   { table: 'agentpg_messages', key: 'session_id' },
   { table: 'agentpg_compactions', key: 'session_id' },
   { table: 'agentpg_tool_calls', key: 'run_id' },
+];
+
+/** The first is the anchor the others are co-located with (distribute.ts). */
+export const DISTRIBUTED_TABLES: readonly DistributedTable[] = [
+  ...RUN_TABLES,
   // Legal holds (src/retention): one row per held session, beside it.
   { table: 'agentpg_session_holds', key: 'session_id' },
-  // Retention's archive (archive mode): the retired rows, still by session.
-  { table: 'agentpg_archive_sessions', key: 'id' },
-  { table: 'agentpg_archive_runs', key: 'session_id' },
-  { table: 'agentpg_archive_messages', key: 'session_id' },
-  { table: 'agentpg_archive_compactions', key: 'session_id' },
-  { table: 'agentpg_archive_tool_calls', key: 'session_id' },
+  // Retention's archive (archive mode): each hot table's retired rows, all by session (an archived
+  // tool call carries its run's session_id).
+  ...RUN_TABLES.map(({ table, key }) => ({
+    table: table.replace('agentpg_', 'agentpg_archive_'),
+    key: key === 'id' ? 'id' : 'session_id',
+  })),
   // Batch mode's requests (src/batch), one or more per model call of a run: by run, like tool calls.
   { table: 'agentpg_batch_requests', key: 'run_id' },
 ];

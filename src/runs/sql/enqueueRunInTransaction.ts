@@ -1,5 +1,6 @@
 import { NotFoundError } from '../../errors.js';
 import type { Queryable } from '../../db/queryable.js';
+import type { NewRun } from './insertRuns.js';
 
 /**
  * Enqueues one run through the caller's own transaction in ONE statement: the SQL function
@@ -12,14 +13,7 @@ import type { Queryable } from '../../db/queryable.js';
  */
 export async function enqueueRunInTransaction(
   tx: Queryable,
-  run: {
-    sessionId: string;
-    agentName: string;
-    prompt: string;
-    idempotencyKey: string | null;
-    metadata: Record<string, unknown>;
-    context: Record<string, unknown> | null;
-  },
+  run: Pick<NewRun, 'sessionId' | 'agentName' | 'prompt' | 'idempotencyKey' | 'metadata' | 'context'>,
 ): Promise<string> {
   try {
     const { rows } = await tx.query<{ id: string }>(
