@@ -2,8 +2,10 @@
 // The same validated functions as client.approvals / client.inputs (src/runs), over the CLI's pool.
 import { userInfo } from 'node:os';
 import type pg from 'pg';
-import { listApprovals, recordDecision } from '../runs/approvals.js';
-import { listInputs, recordAnswer } from '../runs/inputs.js';
+import { APPROVALS } from '../runs/approvals.js';
+import { INPUTS } from '../runs/inputs.js';
+import type { PendingWait } from '../runs/sql/listWaits.js';
+import { listWaitsOf, recordWait } from '../runs/waitChecks.js';
 import { AlreadyDecidedError, NotFoundError, ValidationError } from '../errors.js';
 import { formatTable } from './table.js';
 
@@ -50,22 +52,8 @@ export async function runWaitsCommand(db: pg.Pool, a: WaitsArgs): Promise<number
   };
   try {
     switch (`${command} ${sub ?? ''}`.trim()) {
-      case 'approvals list': {
-        const rows = await listApprovals(db, filter());
-        a.print(rows, () =>
-          formatTable(rows as unknown as Record<string, unknown>[], [
-            'runId',
-            'toolUseId',
-            'toolName',
-            'input',
-            'tenantId',
-            'agentName',
-            'requestedAt',
-            'deadline',
-          ]),
-        );
-        return 0;
-      }
+      case 'approvals list':
+        return printWaits(a, await listWaitsOf(APPROVALS, db, filter()), 'input');
       case 'approvals decide': {
         if (!runId || !toolUseId || (extra !== 'approve' && extra !== 'deny'))
           return a.usageError('approvals decide needs <run-id> <tool-use-id> approve|deny');
@@ -77,7 +65,7 @@ export async function runWaitsCommand(db: pg.Pool, a: WaitsArgs): Promise<number
             return a.usageError('--input must be JSON');
           }
         }
-        const res = await recordDecision(db, runId, {
+        const res = await recordWait(APPROVALS, db, runId, {
           toolUseId,
           decision: extra,
           decidedBy: by,
@@ -87,26 +75,12 @@ export async function runWaitsCommand(db: pg.Pool, a: WaitsArgs): Promise<number
         a.print(res, () => `${extra === 'approve' ? 'approved' : 'denied'}; the run is ${res.runState}`);
         return 0;
       }
-      case 'inputs list': {
-        const rows = await listInputs(db, filter());
-        a.print(rows, () =>
-          formatTable(rows as unknown as Record<string, unknown>[], [
-            'runId',
-            'toolUseId',
-            'toolName',
-            'question',
-            'tenantId',
-            'agentName',
-            'requestedAt',
-            'deadline',
-          ]),
-        );
-        return 0;
-      }
+      case 'inputs list':
+        return printWaits(a, await listWaitsOf(INPUTS, db, filter()), 'question');
       case 'inputs answer': {
         if (!runId || !toolUseId || extra === undefined)
           return a.usageError('inputs answer needs <run-id> <tool-use-id> <answer>');
-        const res = await recordAnswer(db, runId, { toolUseId, answer: extra, answeredBy: by });
+        const res = await recordWait(INPUTS, db, runId, { toolUseId, answer: extra, answeredBy: by });
         a.print(res, () => `answered; the run is ${res.runState}`);
         return 0;
       }
@@ -121,4 +95,21 @@ export async function runWaitsCommand(db: pg.Pool, a: WaitsArgs): Promise<number
     }
     throw err;
   }
+}
+
+/** A list of waits as a table: the call, what it waits on (`subject`: its input, or the question), whose, since when. */
+function printWaits(a: WaitsArgs, rows: PendingWait[], subject: string): number {
+  a.print(rows, () =>
+    formatTable(rows as unknown as Record<string, unknown>[], [
+      'runId',
+      'toolUseId',
+      'toolName',
+      subject,
+      'tenantId',
+      'agentName',
+      'requestedAt',
+      'deadline',
+    ]),
+  );
+  return 0;
 }

@@ -4,7 +4,9 @@ import { DEFAULT_APPROVAL_TIMEOUT_MS, type ApprovalContext, type ToolDefinition 
 import type { Runtime } from '../runtime.js';
 import { bossDb } from './db.js';
 import { RUNS_QUEUE } from './queueName.js';
-import { lockRunForSuspend, markAwaitingInput, setRunJobStart, timeOutApprovals } from './sql/approvals.js';
+import { markAwaitingInput, timeOutApprovals } from './sql/approvals.js';
+import { lockRunForSuspend } from './sql/lockRunForSuspend.js';
+import { setRunJobStart } from './sql/setRunJobStart.js';
 import { notifyStream } from './sql/notifyStream.js';
 import { timeOutInputRequests } from './sql/inputRequests.js';
 import type { ToolCallRow } from './sql/toolCalls.js';

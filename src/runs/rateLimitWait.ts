@@ -3,7 +3,7 @@ import { withTransaction } from '../db/connection.js';
 import type { Runtime } from '../runtime.js';
 import { bossDb } from './db.js';
 import { RUNS_QUEUE } from './queueName.js';
-import { setRunJobStart } from './sql/approvals.js';
+import { setRunJobStart } from './sql/setRunJobStart.js';
 import { countRateLimitDeferral } from './sql/countRateLimitDeferral.js';
 
 /**

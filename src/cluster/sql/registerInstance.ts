@@ -37,22 +37,22 @@ export async function registerInstance(
       instance.livenessPid,
     ],
   );
-  await db.query(`delete from agentpg_instance_agents where instance_id = $1 and agent_name <> all($2::text[])`, [
-    instance.id,
-    agentNames,
-  ]);
+  await replaceLinks(db, 'agentpg_instance_agents', 'agent_name', instance.id, agentNames);
+  await replaceLinks(db, 'agentpg_instance_tools', 'tool_name', instance.id, toolNames);
+}
+
+/** The instance's links in `table` become exactly `names`: the others deleted, the missing inserted (in order). */
+async function replaceLinks(
+  db: Queryable,
+  table: string,
+  column: string,
+  instanceId: string,
+  names: string[],
+): Promise<void> {
+  await db.query(`delete from ${table} where instance_id = $1 and ${column} <> all($2::text[])`, [instanceId, names]);
   await db.query(
-    `insert into agentpg_instance_agents (instance_id, agent_name)
+    `insert into ${table} (instance_id, ${column})
      select $1, unnest($2::text[]) on conflict do nothing`,
-    [instance.id, [...agentNames].sort()],
-  );
-  await db.query(`delete from agentpg_instance_tools where instance_id = $1 and tool_name <> all($2::text[])`, [
-    instance.id,
-    toolNames,
-  ]);
-  await db.query(
-    `insert into agentpg_instance_tools (instance_id, tool_name)
-     select $1, unnest($2::text[]) on conflict do nothing`,
-    [instance.id, [...toolNames].sort()],
+    [instanceId, [...names].sort()],
   );
 }

@@ -1,19 +1,10 @@
 import type { Queryable } from '../../db/queryable.js';
-import { listWaits, pendingWaitFields, type WaitFilter } from './listWaits.js';
+import { listWaits, pendingWaitFields, type PendingWait, type WaitFilter } from './listWaits.js';
 
 /** A tool call waiting for a person's decision (agentpg_tool_calls.approval = 'pending'). */
-export interface PendingApproval {
-  runId: string;
-  sessionId: string;
-  tenantId: string;
-  agentName: string;
-  toolUseId: string;
-  toolName: string;
+export interface PendingApproval extends PendingWait {
+  /** The input the model asked the tool to run with. */
   input: unknown;
-  requestedAt: Date;
-  deadline: Date | null;
-  /** The run's state: `awaiting_input` once it has suspended (a moment after the request). */
-  runState: string;
 }
 
 /** Pending approvals, oldest first, optionally of one tenant, agent and/or run (listWaits). */
@@ -66,23 +57,6 @@ export async function timeOutApprovals(db: Queryable, runId: string): Promise<nu
 }
 
 /**
- * The first statement of a suspend transaction: locks the run row (a decision locks it first too,
- * see agentpg_decide_tool_call) if it is still ours, `running` under this claim. Null when the
- * claim is gone.
- */
-export async function lockRunForSuspend(
-  tx: Queryable,
-  runId: string,
-  attempt: number,
-): Promise<{ cancelRequestedAt: Date | null } | null> {
-  const { rows } = await tx.query(
-    `select cancel_requested_at from agentpg_runs where id = $1 and state = 'running' and attempts = $2 for update`,
-    [runId, attempt],
-  );
-  return rows[0] ? { cancelRequestedAt: rows[0].cancel_requested_at } : null;
-}
-
-/**
  * After lockRunForSuspend, in a statement of its own (so it sees every decision committed before
  * the lock was granted): running → awaiting_input if a tool call of the run still waits for a
  * decision or for an answer (the same predicate as agentpg_run_still_waits, migration run_inputs). Returns the earliest deadline among them (when the run's job comes due to time them
@@ -104,9 +78,4 @@ export async function markAwaitingInput(tx: Queryable, runId: string): Promise<{
     [runId],
   );
   return rows[0] ? { deadline: rows[0].deadline } : null;
-}
-
-/** The set-aside job of a waiting run comes due at `at` (agentpg_set_run_job_start, migration approvals). */
-export async function setRunJobStart(tx: Queryable, jobId: string, at: Date): Promise<void> {
-  await tx.query(`select agentpg_set_run_job_start($1, $2)`, [jobId, at]);
 }

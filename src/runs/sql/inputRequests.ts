@@ -1,20 +1,10 @@
 import type { Queryable } from '../../db/queryable.js';
-import { listWaits, pendingWaitFields, type WaitFilter } from './listWaits.js';
+import { listWaits, pendingWaitFields, type PendingWait, type WaitFilter } from './listWaits.js';
 import { RUN_STREAM_CHANNEL } from '../../events/channels.js';
 
 /** A tool call whose tool asked the user a question (agentpg_tool_calls.state = 'awaiting_input'). */
-export interface PendingInput {
-  runId: string;
-  sessionId: string;
-  tenantId: string;
-  agentName: string;
-  toolUseId: string;
-  toolName: string;
+export interface PendingInput extends PendingWait {
   question: string;
-  requestedAt: Date;
-  deadline: Date | null;
-  /** The run's state: `awaiting_input` once it has suspended (a moment after the question). */
-  runState: string;
 }
 
 /**

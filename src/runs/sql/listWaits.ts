@@ -40,8 +40,22 @@ export async function listWaits(db: Queryable, kind: 'approval' | 'input', filte
   return rows;
 }
 
-/** The fields every pending wait has, from its row (PendingApproval and PendingInput add their subject). */
-export function pendingWaitFields(r: WaitRow) {
+/** What every pending wait has (PendingApproval and PendingInput add their subject). */
+export interface PendingWait {
+  runId: string;
+  sessionId: string;
+  tenantId: string;
+  agentName: string;
+  toolUseId: string;
+  toolName: string;
+  requestedAt: Date;
+  deadline: Date | null;
+  /** The run's state: `awaiting_input` once it has suspended (a moment after the request). */
+  runState: string;
+}
+
+/** The fields every pending wait has, from its row. */
+export function pendingWaitFields(r: WaitRow): PendingWait {
   return {
     runId: r.run_id,
     sessionId: r.session_id,
