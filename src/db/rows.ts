@@ -1,4 +1,4 @@
-import type { Column, Table } from 'drizzle-orm';
+import { getTableColumns, type Column, type Table } from 'drizzle-orm';
 
 /** pg returns int8 as a string (no type parser is set), whatever drizzle's `mode` says. */
 type ColumnValue<C extends Column> = C['_']['columnType'] extends 'PgBigInt53' | 'PgBigInt64' ? string : C['_']['data'];
@@ -13,3 +13,26 @@ export type DbRow<T extends Table> = {
   [K in keyof T['_']['columns'] as T['_']['columns'][K]['_']['name']]:
     ColumnValue<T['_']['columns'][K]> | ColumnNull<T['_']['columns'][K]>;
 };
+
+/**
+ * The one mapping of such a row to the schema's camelCase object: one property per column of
+ * `table` but the `omit`ted ones, named as in src/db/schema/, an int8 column of mode 'number' as a
+ * number. Columns a query selects beyond the table's (`select *, x as y`) are left out.
+ */
+export function rowMapper<T extends Table, O extends keyof T['$inferSelect'] = never>(
+  table: T,
+  omit: readonly O[] = [],
+): (row: DbRow<T>) => Omit<T['$inferSelect'], O> {
+  const columns = Object.entries(getTableColumns(table))
+    .filter(([key]) => !(omit as readonly string[]).includes(key))
+    .map(([key, c]) => ({ key, name: c.name, asNumber: c.columnType === 'PgBigInt53' }));
+  return (row) => {
+    const values = row as Record<string, unknown>;
+    const out: Record<string, unknown> = {};
+    for (const c of columns) {
+      const v = values[c.name];
+      out[c.key] = c.asNumber && v != null ? Number(v) : v;
+    }
+    return out as Omit<T['$inferSelect'], O>;
+  };
+}

@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/queryable.js';
-import type { DbRow } from '../../db/rows.js';
-import type { toolCalls } from '../../db/schema/index.js';
+import { rowMapper, type DbRow } from '../../db/rows.js';
+import { toolCalls } from '../../db/schema/index.js';
 import { RUN_STREAM_CHANNEL } from '../../events/channels.js';
 
 export interface ToolCallRow {
@@ -24,23 +24,18 @@ export interface ToolCallRow {
 
 type ToolCallDbRow = DbRow<typeof toolCalls>;
 
-function mapToolCall(r: ToolCallDbRow): ToolCallRow {
-  return {
-    id: r.id,
-    messageId: r.message_id,
-    toolUseId: r.tool_use_id,
-    toolName: r.tool_name,
-    input: r.input,
-    state: r.state,
-    output: r.output,
-    isError: r.is_error,
-    attempts: r.attempts,
-    approval: r.approval ?? null,
-    decisionMessage: r.decision_message ?? null,
-    approvedInput: r.approved_input ?? null,
-    question: r.question ?? null,
-  };
-}
+const mapToolCall: (r: ToolCallDbRow) => ToolCallRow = rowMapper(toolCalls, [
+  'runId',
+  'errorMessage',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'durationMs',
+  'approvalDeadline',
+  'decidedBy',
+  'decidedAt',
+  'answerDeadline',
+]);
 
 /**
  * One `pending` row per tool_use block, in the transaction that stores the assistant message. A
