@@ -15,7 +15,7 @@ import { insertRequest } from './sql/insertRequest.js';
 import { latestRequest, type BatchRequestRow } from './sql/latestRequest.js';
 
 /**
- * The run side of batch mode: a model call of a batch-mode run (executor.ts callModel). The call
+ * The run side of batch mode: a model call of a batch-mode run (src/runs/modelTurn.ts). The call
  * is identified by the run and its turn (tool_iterations when it is made), so every execution of
  * the run asks for the same call and finds the same row:
  *

@@ -44,7 +44,7 @@ export class BudgetExceededError extends AgentPGError {
 }
 
 /**
- * Before each model call (executor.ts): fails the run with `budget_exceeded` when what was spent
+ * Before each model call (src/runs/modelTurn.ts): fails the run with `budget_exceeded` when what was spent
  * plus the most this call can cost passes a budget. The most it can cost: its input (estimated at
  * 4 characters of the request's JSON per token, priced as uncached input) and its whole
  * `max_tokens` of output. So a budget is never passed by a call agentpg let through (as far as the

@@ -14,7 +14,7 @@
  *   is active, the run `running` on this instance with attempts + 1 (the fencing token of every
  *   later write), and on the first claim the prompt is stored as the run's first message. Reported
  *   again on every re-claim after a crash (info.attempt > 1).
- * - `tool_turn_stored`: the tool-turn transaction's COMMIT (executor.ts storeToolTurn): the previous
+ * - `tool_turn_stored`: the tool-turn transaction's COMMIT (modelTurn.ts storeToolTurn): the previous
  *   turn's tool_result message, the assistant tool_use message, one `pending` agentpg_tool_calls row
  *   per tool_use, the model call's tokens and tool_iterations + 1.
  * - `awaiting_input`: the suspend transaction's COMMIT (approvalGate.ts suspendForApproval), only
