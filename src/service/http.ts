@@ -7,6 +7,7 @@ import { lastCleanupPass } from '../cluster/sql/lastCleanupPass.js';
 import type { Queryable } from '../db/queryable.js';
 import { AgentPGError, AlreadyDecidedError, NotFoundError, SessionBusyError } from '../errors.js';
 import { MAX_RUN_CONTEXT_BYTES } from '../runs/runContext.js';
+import type { PendingWait } from '../runs/sql/listWaits.js';
 import { seesTenant } from '../access/principal.js';
 import { createAuthenticator, requireRole, type AuthEnv } from './auth.js';
 import { jsonOnlyGuard, originGuard, sizeGuard } from './guards.js';
@@ -304,40 +305,36 @@ export function createHttpApp(client: AgentPG, metrics: Metrics, options: HttpOp
     return c.json(await client.runs.get(id));
   });
 
-  // Tool calls waiting for a person's approval (oldest first), optionally of one tenant/agent/run.
-  app.get('/v1/approvals', async (c) => {
-    const q = approvalsQuery.safeParse(c.req.query());
-    if (!q.success) throw new HttpError(400, 'invalid_request_error', describeIssue(q.error.issues[0], 'query'));
-    // A tenant key sees the waits of its own tenants only.
-    const principal = c.get('principal');
-    const pending = await client.approvals.list(q.data);
-    return c.json({ data: pending.filter((p) => seesTenant(principal, p.tenantId)) });
-  });
-
-  // A decision on one waiting tool call: 200 with the run's state after it (`queued`: resuming).
-  app.post('/v1/runs/:id/decisions', async (c) => {
-    const id = runId(c);
-    await visibleRun(c, id);
-    const body = await parseBody(c, decisionBody);
-    return c.json(await client.approvals.decide(id, body));
-  });
-
-  // Questions tools asked the user (requestInput), oldest first; same filters as /v1/approvals.
-  app.get('/v1/inputs', async (c) => {
-    const q = approvalsQuery.safeParse(c.req.query());
-    if (!q.success) throw new HttpError(400, 'invalid_request_error', describeIssue(q.error.issues[0], 'query'));
-    const principal = c.get('principal');
-    const pending = await client.inputs.list(q.data);
-    return c.json({ data: pending.filter((p) => seesTenant(principal, p.tenantId)) });
-  });
-
-  // The answer to one waiting question: 200 with the run's state after it (`queued`: resuming).
-  app.post('/v1/runs/:id/inputs', async (c) => {
-    const id = runId(c);
-    await visibleRun(c, id);
-    const body = await parseBody(c, answerBody);
-    return c.json(await client.inputs.answer(id, body));
-  });
+  /**
+   * One kind of wait a person ends: GET `listPath` lists them, oldest first, optionally of one
+   * tenant/agent/run (a tenant key sees the waits of its own tenants only); POST `writePath` ends
+   * one of a visible run: 200 with the run's state after it (`queued`: resuming).
+   */
+  const waitRoutes = <B>(
+    listPath: string,
+    waits: { list(filter: z.infer<typeof approvalsQuery>): Promise<PendingWait[]> },
+    writePath: string,
+    body: z.ZodType<B>,
+    write: (runId: string, body: B) => Promise<{ runState: string }>,
+  ) => {
+    app.get(listPath, async (c) => {
+      const q = approvalsQuery.safeParse(c.req.query());
+      if (!q.success) throw new HttpError(400, 'invalid_request_error', describeIssue(q.error.issues[0], 'query'));
+      const principal = c.get('principal');
+      const pending = await waits.list(q.data);
+      return c.json({ data: pending.filter((p) => seesTenant(principal, p.tenantId)) });
+    });
+    app.post(writePath, async (c) => {
+      const id = runId(c);
+      await visibleRun(c, id);
+      return c.json(await write(id, await parseBody(c, body)));
+    });
+  };
+  // Tool calls waiting for a person's approval and a decision on one; questions tools asked the
+  // user (requestInput) and the answer to one.
+  const { approvals, inputs } = client;
+  waitRoutes('/v1/approvals', approvals, '/v1/runs/:id/decisions', decisionBody, (id, d) => approvals.decide(id, d));
+  waitRoutes('/v1/inputs', inputs, '/v1/runs/:id/inputs', answerBody, (id, a) => inputs.answer(id, a));
 
   app.get('/v1/runs/:id/events', async (c) => {
     const id = runId(c);

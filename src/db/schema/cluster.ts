@@ -1,17 +1,17 @@
 import { sql } from 'drizzle-orm';
 import {
-  bigint,
   index,
   integer,
+  type AnyPgColumn,
   jsonb,
   pgTable,
   primaryKey,
   real,
   text,
   timestamp,
-  uuid,
   varchar,
 } from 'drizzle-orm/pg-core';
+import { passColumns } from './columns.js';
 
 /** One row per live agentpg client process; heartbeats keep `last_heartbeat_at` fresh. */
 export const instances = pgTable(
@@ -58,38 +58,42 @@ export const tools = pgTable('agentpg_tools', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
-/** Which instance can execute which agent; removed with the instance (CASCADE). */
-export const instanceAgents = pgTable(
-  'agentpg_instance_agents',
-  {
-    instanceId: varchar('instance_id', { length: 255 })
-      .notNull()
-      .references(() => instances.id, { onDelete: 'cascade' }),
-    agentName: varchar('agent_name', { length: 255 })
-      .notNull()
-      .references(() => agents.name, { onDelete: 'cascade' }),
-    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.instanceId, t.agentName] }),
-    // "Is any live instance able to run agent X?" (orphaned agents).
-    index('agentpg_instance_agents_agent_idx').on(t.agentName),
-  ],
-);
+/**
+ * Which instance can execute which agent or tool (`key`: a row of `target`), indexed by it: "is any
+ * live instance able to run agent X?" (orphaned agents, capability routing). Removed with the
+ * instance, or the agent or tool (CASCADE).
+ */
+function instanceLinks<K extends string>(name: string, key: K, column: string, target: () => AnyPgColumn, idx: string) {
+  const linked = varchar(column, { length: 255 }).notNull().references(target, { onDelete: 'cascade' });
+  return pgTable(
+    name,
+    {
+      instanceId: varchar('instance_id', { length: 255 })
+        .notNull()
+        .references(() => instances.id, { onDelete: 'cascade' }),
+      ...({ [key]: linked } as Record<K, typeof linked>),
+      registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
+    },
+    (t) => {
+      const linkedColumn = (t as unknown as Record<K, AnyPgColumn>)[key];
+      return [primaryKey({ columns: [t.instanceId, linkedColumn] }), index(idx).on(linkedColumn)];
+    },
+  );
+}
 
-/** Which instance can execute which tool; removed with the instance (CASCADE). */
-export const instanceTools = pgTable(
+export const instanceAgents = instanceLinks(
+  'agentpg_instance_agents',
+  'agentName',
+  'agent_name',
+  () => agents.name,
+  'agentpg_instance_agents_agent_idx',
+);
+export const instanceTools = instanceLinks(
   'agentpg_instance_tools',
-  {
-    instanceId: varchar('instance_id', { length: 255 })
-      .notNull()
-      .references(() => instances.id, { onDelete: 'cascade' }),
-    toolName: varchar('tool_name', { length: 255 })
-      .notNull()
-      .references(() => tools.name, { onDelete: 'cascade' }),
-    registeredAt: timestamp('registered_at', { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [primaryKey({ columns: [t.instanceId, t.toolName] }), index('agentpg_instance_tools_tool_idx').on(t.toolName)],
+  'toolName',
+  'tool_name',
+  () => tools.name,
+  'agentpg_instance_tools_tool_idx',
 );
 
 /**
@@ -101,14 +105,9 @@ export const instanceTools = pgTable(
 export const cleanupPasses = pgTable(
   'agentpg_cleanup_passes',
   {
-    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity().primaryKey(),
-    // The pg-boss job of the pass; null for a pass run by hand (client.runCleanupPass()).
-    jobId: uuid('job_id').unique(),
+    ...passColumns(),
     // The throttle slot pg-boss computed (start of the slot, database time).
     slot: timestamp('slot', { withTimezone: true }),
-    instanceId: varchar('instance_id', { length: 255 }).notNull(),
-    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
-    finishedAt: timestamp('finished_at', { withTimezone: true }),
     staleInstances: integer('stale_instances').notNull().default(0),
     stuckRuns: integer('stuck_runs').notNull().default(0),
     releasedRuns: integer('released_runs').notNull().default(0),

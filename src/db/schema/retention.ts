@@ -4,14 +4,16 @@ import {
   check,
   index,
   integer,
-  jsonb,
   pgTable,
   primaryKey,
   text,
   timestamp,
   uuid,
   varchar,
+  type AnyPgColumn,
+  type PgColumnBuilderBase,
 } from 'drizzle-orm/pg-core';
+import { archivedRowColumns, passColumns } from './columns.js';
 import { sessions } from './runs.js';
 
 /**
@@ -38,13 +40,8 @@ export const sessionHolds = pgTable('agentpg_session_holds', {
 export const retentionPasses = pgTable(
   'agentpg_retention_passes',
   {
-    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity().primaryKey(),
-    // The pg-boss job of the pass; null for a pass run by hand (client.runRetentionPass()).
-    jobId: uuid('job_id').unique(),
-    instanceId: varchar('instance_id', { length: 255 }).notNull(),
+    ...passColumns(),
     mode: varchar('mode', { length: 10 }).$type<'delete' | 'archive'>().notNull(),
-    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
-    finishedAt: timestamp('finished_at', { withTimezone: true }),
     batches: integer('batches').notNull().default(0),
     sessions: integer('sessions').notNull().default(0),
     runs: integer('runs').notNull().default(0),
@@ -68,55 +65,48 @@ export const archiveSessions = pgTable(
   {
     id: uuid('id').primaryKey(),
     tenantId: varchar('tenant_id', { length: 255 }).notNull(),
-    archivedAt: timestamp('archived_at', { withTimezone: true }).notNull().defaultNow(),
-    data: jsonb('data').notNull(),
+    ...archivedRowColumns(),
   },
   (t) => [index('agentpg_archive_sessions_tenant_idx').on(t.tenantId, t.archivedAt)],
 );
 
-export const archiveRuns = pgTable(
-  'agentpg_archive_runs',
-  {
-    id: uuid('id').notNull(),
-    sessionId: uuid('session_id').notNull(),
-    archivedAt: timestamp('archived_at', { withTimezone: true }).notNull().defaultNow(),
-    data: jsonb('data').notNull(),
-  },
-  // Keyed by session first: the table's distribution key on Citus (src/db/citus/layout.ts).
-  (t) => [primaryKey({ name: 'agentpg_archive_runs_pkey', columns: [t.sessionId, t.id] })],
-);
+/**
+ * An archive table of rows retired by session: keyed by the session first (the table's
+ * distribution key on Citus, src/db/citus/layout.ts), then by the row's own `key` column; `more`
+ * columns besides.
+ */
+function archiveBySession<
+  K extends string,
+  C extends PgColumnBuilderBase,
+  M extends Record<string, PgColumnBuilderBase>,
+>(name: string, key: K, keyColumn: C, more: M) {
+  return pgTable(
+    name,
+    {
+      sessionId: uuid('session_id').notNull(),
+      ...({ [key]: keyColumn } as Record<K, C>),
+      ...more,
+      ...archivedRowColumns(),
+    },
+    (t) => [
+      primaryKey({ name: `${name}_pkey`, columns: [t.sessionId, (t as unknown as Record<K, AnyPgColumn>)[key]] }),
+    ],
+  );
+}
 
-export const archiveMessages = pgTable(
+export const archiveRuns = archiveBySession('agentpg_archive_runs', 'id', uuid('id').notNull(), {});
+export const archiveMessages = archiveBySession(
   'agentpg_archive_messages',
-  {
-    sessionId: uuid('session_id').notNull(),
-    seq: bigint('seq', { mode: 'number' }).notNull(),
-    archivedAt: timestamp('archived_at', { withTimezone: true }).notNull().defaultNow(),
-    data: jsonb('data').notNull(),
-  },
-  (t) => [primaryKey({ name: 'agentpg_archive_messages_pkey', columns: [t.sessionId, t.seq] })],
+  'seq',
+  bigint('seq', { mode: 'number' }).notNull(),
+  {},
 );
-
-export const archiveToolCalls = pgTable(
-  'agentpg_archive_tool_calls',
-  {
-    id: uuid('id').notNull(),
-    sessionId: uuid('session_id').notNull(),
-    runId: uuid('run_id').notNull(),
-    archivedAt: timestamp('archived_at', { withTimezone: true }).notNull().defaultNow(),
-    data: jsonb('data').notNull(),
-  },
-  // Keyed by session first: the table's distribution key on Citus (src/db/citus/layout.ts).
-  (t) => [primaryKey({ name: 'agentpg_archive_tool_calls_pkey', columns: [t.sessionId, t.id] })],
-);
-
-export const archiveCompactions = pgTable(
+export const archiveToolCalls = archiveBySession('agentpg_archive_tool_calls', 'id', uuid('id').notNull(), {
+  runId: uuid('run_id').notNull(),
+});
+export const archiveCompactions = archiveBySession(
   'agentpg_archive_compactions',
-  {
-    sessionId: uuid('session_id').notNull(),
-    number: integer('number').notNull(),
-    archivedAt: timestamp('archived_at', { withTimezone: true }).notNull().defaultNow(),
-    data: jsonb('data').notNull(),
-  },
-  (t) => [primaryKey({ name: 'agentpg_archive_compactions_pkey', columns: [t.sessionId, t.number] })],
+  'number',
+  integer('number').notNull(),
+  {},
 );

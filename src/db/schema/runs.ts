@@ -16,6 +16,7 @@ import {
   varchar,
 } from 'drizzle-orm/pg-core';
 import type { RunState, ToolCallState } from '../../runs/states.js';
+import { tokenColumns } from './columns.js';
 
 /** A conversation: tenant + identifier, optional parent, and its ordered messages. */
 export const sessions = pgTable(
@@ -69,10 +70,7 @@ export const runs = pgTable(
     prompt: text('prompt').notNull(),
     responseText: text('response_text'),
     stopReason: varchar('stop_reason', { length: 50 }),
-    inputTokens: integer('input_tokens').notNull().default(0),
-    outputTokens: integer('output_tokens').notNull().default(0),
-    cacheCreationInputTokens: integer('cache_creation_input_tokens').notNull().default(0),
-    cacheReadInputTokens: integer('cache_read_input_tokens').notNull().default(0),
+    ...tokenColumns(),
     toolIterations: integer('tool_iterations').notNull().default(0),
     errorMessage: text('error_message'),
     errorType: varchar('error_type', { length: 50 }),
@@ -197,10 +195,7 @@ export const messages = pgTable(
     // The Messages API content blocks, exactly as sent or received (text, tool_use, tool_result, ...).
     content: jsonb('content').$type<unknown[]>().notNull(),
     stopReason: varchar('stop_reason', { length: 50 }),
-    inputTokens: integer('input_tokens').notNull().default(0),
-    outputTokens: integer('output_tokens').notNull().default(0),
-    cacheCreationInputTokens: integer('cache_creation_input_tokens').notNull().default(0),
-    cacheReadInputTokens: integer('cache_read_input_tokens').notNull().default(0),
+    ...tokenColumns(),
     // [costs] What this model call cost in USD (src/costs/prices.ts), on its assistant message;
     // null for user messages and for a model without a price. Summed by the agentpg_*_costs views.
     costUsd: numeric('cost_usd', { precision: 18, scale: 9 }),
