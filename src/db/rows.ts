@@ -36,3 +36,18 @@ export function rowMapper<T extends Table, O extends keyof T['$inferSelect'] = n
     return out as Omit<T['$inferSelect'], O>;
   };
 }
+
+type CamelCase<S extends string> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+
+/** A row keyed snake_case as its camelCase object type (`tenant_ids` → `tenantIds`). */
+export type CamelRow<R> = { [K in keyof R as K extends string ? CamelCase<K> : K]: R[K] };
+
+/**
+ * A row of a query's own select list (computed columns included) as its camelCase object, every
+ * column kept as pg returned it. rowMapper is the mapping for a table's whole rows.
+ */
+export function camelRow<R extends object>(row: R): CamelRow<R> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) out[k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out as CamelRow<R>;
+}

@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/queryable.js';
-import type { DbRow } from '../../db/rows.js';
+import { camelRow, type DbRow } from '../../db/rows.js';
 import type { apiKeys } from '../../db/schema/access.js';
 import type { Role } from '../principal.js';
 
@@ -23,14 +23,5 @@ export async function findApiKey(db: Queryable, id: string): Promise<StoredApiKe
        from agentpg_api_keys where id = $1`,
     [id],
   );
-  const r = rows[0];
-  if (!r) return null;
-  return {
-    id: r.id,
-    hash: r.hash,
-    role: r.role,
-    tenantIds: r.tenant_ids,
-    revoked: r.revoked,
-    lastUsedStale: r.last_used_stale,
-  };
+  return rows[0] ? camelRow(rows[0]) : null;
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/queryable.js';
+import { camelRow } from '../../db/rows.js';
 
 export interface LastCleanupPass {
   instanceId: string;
@@ -21,13 +22,5 @@ export async function lastCleanupPass(db: Queryable): Promise<LastCleanupPass | 
     `select instance_id, started_at, finished_at, error, slot from agentpg_cleanup_passes
       order by started_at desc limit 1`,
   );
-  const r = rows[0];
-  if (!r) return null;
-  return {
-    instanceId: r.instance_id,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    error: r.error,
-    slot: r.slot,
-  };
+  return rows[0] ? camelRow(rows[0]) : null;
 }
