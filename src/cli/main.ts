@@ -99,24 +99,12 @@ export async function runCli(argv: string[], out: (s: string) => void = (s) => c
   const db = new pg.Pool({ connectionString: databaseUrl, max: 2, application_name: 'agentpg-cli' });
   db.on('error', () => {});
   try {
-    const waits = await runWaitsCommand(db, {
-      positionals,
-      values,
-      print,
-      out,
-      usageError: (m) => usageError(out, m),
-    });
-    if (waits !== null) return waits;
-    const sessions = await runSessionsCommand(db, {
-      positionals,
-      values,
-      print,
-      out,
-      usageError: (m) => usageError(out, m),
-    });
-    if (sessions !== null) return sessions;
-    const batches = await runBatchesCommand(db, { positionals, values, print, usageError: (m) => usageError(out, m) });
-    if (batches !== null) return batches;
+    // The command families with files of their own; each answers null for a command not its own.
+    const args = { positionals, values, print, out, usageError: (m: string) => usageError(out, m) };
+    for (const run of [runWaitsCommand, runSessionsCommand, runBatchesCommand]) {
+      const code = await run(db, args);
+      if (code !== null) return code;
+    }
     switch (`${command} ${sub ?? ''}`.trim()) {
       case 'status': {
         const data = {

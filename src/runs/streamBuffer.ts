@@ -113,25 +113,19 @@ export class StreamBuffer {
   /** Keeps tool events under the payload limit: a big input or output is cut and marked truncated. */
   private fit(e: RunEvent): RunEvent {
     if (this.fits(e)) return e;
-    if (e.type === 'tool_call') {
-      const json = JSON.stringify(e.input ?? null);
-      let chars = Array.from(json);
+    // The text cut by 30% (whole characters) until the event built from it fits.
+    const shrink = (text: string, withText: (cut: string) => RunEvent): RunEvent => {
+      let chars = Array.from(text);
       let cut: RunEvent;
       do {
         chars = chars.slice(0, Math.floor(chars.length * 0.7));
-        cut = { ...e, input: chars.join(''), truncated: true };
+        cut = withText(chars.join(''));
       } while (!this.fits(cut) && chars.length > 0);
       return cut;
-    }
-    if (e.type === 'tool_result') {
-      let chars = Array.from(e.output);
-      let cut: RunEvent;
-      do {
-        chars = chars.slice(0, Math.floor(chars.length * 0.7));
-        cut = { ...e, output: chars.join(''), truncated: true };
-      } while (!this.fits(cut) && chars.length > 0);
-      return cut;
-    }
+    };
+    if (e.type === 'tool_call')
+      return shrink(JSON.stringify(e.input ?? null), (input) => ({ ...e, input, truncated: true }));
+    if (e.type === 'tool_result') return shrink(e.output, (output) => ({ ...e, output, truncated: true }));
     return e;
   }
 
