@@ -22,9 +22,9 @@ export interface ToolCallRow {
   question: string | null;
 }
 
-type ToolCallDbRow = DbRow<typeof toolCalls>;
+export type ToolCallDbRow = DbRow<typeof toolCalls>;
 
-function mapToolCall(r: ToolCallDbRow): ToolCallRow {
+export function mapToolCall(r: ToolCallDbRow): ToolCallRow {
   return {
     id: r.id,
     messageId: r.message_id,
