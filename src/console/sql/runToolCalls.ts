@@ -1,10 +1,12 @@
 import type { Queryable } from '../../db/queryable.js';
+import type { DbRow } from '../../db/rows.js';
+import type { toolCalls } from '../../db/schema/index.js';
 
 export interface ToolCallDetail {
   toolUseId: string;
   toolName: string;
   input: unknown;
-  state: 'pending' | 'running' | 'succeeded' | 'failed';
+  state: 'pending' | 'running' | 'awaiting_input' | 'succeeded' | 'failed';
   output: string | null;
   isError: boolean;
   errorMessage: string | null;
@@ -21,7 +23,27 @@ export interface ToolCallDetail {
 
 /** A run's tool calls with their timings and approvals (agentpg_tool_calls_run_tool_use_idx). */
 export async function runToolCalls(db: Queryable, runId: string): Promise<ToolCallDetail[]> {
-  const { rows } = await db.query<Record<string, any>>(
+  const { rows } = await db.query<
+    Pick<
+      DbRow<typeof toolCalls>,
+      | 'tool_use_id'
+      | 'tool_name'
+      | 'input'
+      | 'state'
+      | 'output'
+      | 'is_error'
+      | 'error_message'
+      | 'attempts'
+      | 'created_at'
+      | 'started_at'
+      | 'finished_at'
+      | 'duration_ms'
+      | 'approval'
+      | 'approval_deadline'
+      | 'decided_by'
+      | 'decision_message'
+    >
+  >(
     `select tool_use_id, tool_name, input, state, output, is_error, error_message, attempts, created_at,
             started_at, finished_at, duration_ms, approval, approval_deadline, decided_by, decision_message
        from agentpg_tool_calls where run_id = $1 order by created_at, tool_use_id`,
