@@ -19,12 +19,14 @@
  * for rows that never changed state; the CHECK constraints still hold every row. Then VACUUM
  * ANALYZE and CHECKPOINT, as a table that has been there a while is: visible, with statistics.
  *
- * agentpg_runs is loaded at fillfactor LOAD_RUNS_FILLFACTOR, then given its own back. Its 50 keeps
- * room on each page for a run's rows to grow into (the claim, then the answer and tokens at
- * finalize, as HOT updates); a run is inserted small and grows, so in production a page of finished
- * runs is fuller than half. Finished rows loaded at 50 % would leave every old page the room of a
- * new run, which the burst's inserts would then scatter over (each the first change to its page
- * since the checkpoint: a full-page image per run, measured at 0.35 per run at 200,000 rows).
+ * agentpg_runs is loaded at fillfactor LOAD_RUNS_FILLFACTOR, then given its own (50) back. The 50
+ * keeps room on each page for a run's row to grow into (the claim, then the answer and tokens at
+ * finalize, as HOT updates): a run is inserted small and grows, so the product's own pages of
+ * finished runs end fuller than half (6.4 runs per page in the soak's near-empty phase). Finished
+ * rows loaded at 50 % fit 5 per page and leave each page the room of one more new run, which the
+ * burst's inserts then scattered over, one per old page (each the first change to its page since
+ * the checkpoint: a full-page image, 0.35 per run at 200,000 rows); at 60 % a page takes 6, as
+ * dense as the product's, and keeps less room than a new run needs.
  */
 import pg from 'pg';
 import { HARNESS_APP } from './database.js';
@@ -41,7 +43,7 @@ export interface SoakLoadResult {
 
 const BATCH = 50_000;
 /** See the header: how full a page of finished runs is once its runs grew into their room. */
-const LOAD_RUNS_FILLFACTOR = 75;
+const LOAD_RUNS_FILLFACTOR = 60;
 export const SOAK_TENANTS = 5;
 
 export async function loadFinishedRuns(url: string, runs: number, log: (m: string) => void): Promise<SoakLoadResult> {
