@@ -6,7 +6,7 @@ import { test } from '../helpers/fixtures.js';
 import { captureLogger, type CapturedLine } from '../helpers/logs.js';
 import { stdioTestServer } from '../helpers/mcpServers.js';
 import { untilValue } from '../helpers/until.js';
-import { MODEL } from '../runs/helpers.js';
+import { MODEL, untilRunState } from '../runs/helpers.js';
 
 // The secret the stdio server gets in its env; its `fail` tool and its stderr repeat it.
 const TOKEN = 'mcp-stdio-secret-7f3a9c';
@@ -92,10 +92,7 @@ describe('MCP tools over stdio', { timeout: 120_000 }, () => {
     const agent = client.agent('mcp-user');
     const sessionId = await agent.newSession({ tenantId: 't', identifier: 'fail' });
     const runId = await agent.enqueue(sessionId, 'use the failing tool');
-    await untilValue(
-      () => client.runs.get(runId),
-      (r) => r?.state === 'awaiting_input',
-    );
+    await untilRunState(client, runId, 'awaiting_input');
     const [pending] = await client.approvals.list({ runId });
     expect(pending.toolName).toBe('files__fail');
     await client.approvals.decide(runId, { toolUseId: 'toolu_fail', decision: 'approve', decidedBy: 'alice' });

@@ -4,8 +4,7 @@ import { AlreadyDecidedError, defineAgent, defineTool, type AgentPG, type AgentP
 import { startFakeAnthropic, type FakeAnthropic, type FakeRequest } from '../../src/testing/index.js';
 import { createHttpApp } from '../../src/service/http.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { untilValue } from '../helpers/until.js';
-import { assertValidTranscript, MODEL, startClient } from './helpers.js';
+import { assertValidTranscript, MODEL, sessionTranscript, startClient, untilRunState } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -80,20 +79,9 @@ async function enqueue(prompt: string, sessionId?: string) {
 }
 
 async function waiting(runId: string) {
-  await untilValue(
-    () => client.runs.get(runId),
-    (r) => r?.state === 'awaiting_input',
-    60_000,
-  );
+  await untilRunState(client, runId, 'awaiting_input', 60_000);
   const [pending] = await client.approvals.list({ runId });
   return pending;
-}
-
-async function transcript(runId: string) {
-  return await db.query<{ role: string; content: any[] }>(
-    `select role, content from agentpg_messages where session_id = (select session_id from agentpg_runs where id = $1) order by seq`,
-    [runId],
-  );
 }
 
 describe('human approval of tool calls', { timeout: 180_000 }, () => {
@@ -132,7 +120,7 @@ describe('human approval of tool calls', { timeout: 180_000 }, () => {
     );
     expect(call).toMatchObject({ approval: 'approved', decided_by: 'alice', state: 'succeeded' });
     expect(call.decided_at).toBeInstanceOf(Date);
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
     await expect(
       client.approvals.decide(runId, { toolUseId: pending.toolUseId, decision: 'deny', decidedBy: 'bob' }),
     ).rejects.toBeInstanceOf(AlreadyDecidedError);
@@ -180,7 +168,7 @@ describe('human approval of tool calls', { timeout: 180_000 }, () => {
       [runId],
     );
     expect(call).toMatchObject({ approval: 'denied', decided_by: 'bob', state: 'failed', is_error: true });
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
   });
 
   it('runs the tool with the edited input when approved with one', async () => {
@@ -228,7 +216,7 @@ describe('human approval of tool calls', { timeout: 180_000 }, () => {
     await client.runs.cancel(runId);
     const run = await client.runs.wait(runId, { timeoutMs: 60_000 });
     expect(run.state).toBe('cancelled');
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
     expect(await client.approvals.list({ runId })).toEqual([]);
   });
 
@@ -247,7 +235,7 @@ describe('human approval of tool calls', { timeout: 180_000 }, () => {
     expect((await client.runs.result(a.runId, { timeoutMs: 60_000 })).text).toBe('result: sent 11');
     expect((await client.runs.result(b.runId, { timeoutMs: 60_000 })).text).toBe('result: sent 12');
     expect((await client.runs.result(behind.runId, { timeoutMs: 60_000 })).text).toBe('plain: hello again');
-    assertValidTranscript(await transcript(behind.runId));
+    assertValidTranscript(await sessionTranscript(db, behind.runId));
   });
 
   it('resumes on a decision recorded by another instance', async () => {

@@ -2,6 +2,7 @@ import { describe, expect } from 'vitest';
 import { RunCancelledError } from '../../src/index.js';
 import { testTwoInstances as test } from './fixtures.js';
 import { untilValue } from '../helpers/until.js';
+import { untilRunState } from './helpers.js';
 
 describe('cancel', () => {
   test('aborts the in-flight model call of a running run, from another instance, without waiting for its answer', async ({
@@ -14,12 +15,9 @@ describe('cancel', () => {
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'cancel' });
     const runId = await a.agent('chat').enqueue(sessionId, 'take your time');
     await fake.waitForRequests(1, 10_000);
-    const running = await untilValue(
-      () => a.runs.get(runId),
-      (r) => r?.state === 'running',
-    );
+    const running = await untilRunState(a, runId, 'running');
     // Cancel from whichever instance is NOT executing it.
-    const other = running!.instanceId === a.instanceId ? b : a;
+    const other = running.instanceId === a.instanceId ? b : a;
     const t0 = Date.now();
     await other.runs.cancel(runId);
     const run = await other.runs.wait(runId, { timeoutMs: 5000 });
