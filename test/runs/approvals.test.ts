@@ -1,10 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AlreadyDecidedError, defineAgent, defineTool, type AgentPG, type AgentPGConfig } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic, type FakeRequest } from '../../src/testing/index.js';
+import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { createHttpApp } from '../../src/service/http.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { assertValidTranscript, MODEL, sessionTranscript, startClient, untilRunState } from './helpers.js';
+import {
+  assertValidTranscript,
+  MODEL,
+  sessionTranscript,
+  startClient,
+  toolPromptResponder,
+  untilRunState,
+} from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -37,22 +44,6 @@ const quick = defineTool({
   execute: () => 'quick ran',
 });
 
-/**
- * Replies from the conversation, so concurrent runs get their own answers: a prompt
- * `tool:<name>:<json>` asks for that tool; a tool_result is echoed back as the final text.
- */
-function responder(req: FakeRequest) {
-  const last = req.body.messages.at(-1)!;
-  const blocks = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as any[]);
-  const results = blocks.filter((b) => b.type === 'tool_result');
-  if (results.length > 0)
-    return { text: 'result: ' + results.map((r) => `${r.is_error ? 'ERR ' : ''}${String(r.content)}`).join('|') };
-  const text = blocks.find((b) => b.type === 'text')?.text ?? '';
-  const m = /^tool:(\w+):(.*)$/.exec(text);
-  if (m) return { toolUses: [{ name: m[1], input: JSON.parse(m[2]) }] };
-  return { text: `plain: ${text}` };
-}
-
 const agents = [defineAgent({ name: 'banker', model: MODEL, tools: ['transfer', 'maybe', 'quick'] })];
 const tools = [transfer, maybe, quick];
 // The backstop poll at 10 minutes: every resume here must come from a notification or, for a
@@ -61,7 +52,7 @@ const config: Partial<AgentPGConfig> = { agents, tools, runConcurrency: 1, runPo
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  fake = await startFakeAnthropic({ responder });
+  fake = await startFakeAnthropic({ responder: toolPromptResponder });
   client = await startClient(db, fake, config);
 }, 60_000);
 

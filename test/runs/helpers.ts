@@ -1,5 +1,5 @@
 import { AgentPG, type AgentPGConfig, type RunState } from '../../src/index.js';
-import type { FakeAnthropic } from '../../src/testing/index.js';
+import type { FakeAnthropic, FakeRequest } from '../../src/testing/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { untilValue } from '../helpers/until.js';
 
@@ -104,4 +104,21 @@ export async function sessionTranscript(db: TestDatabase, runId: string) {
     `select role, content from agentpg_messages where session_id = (select session_id from agentpg_runs where id = $1) order by seq`,
     [runId],
   );
+}
+
+/**
+ * A fake model that replies from the conversation, so concurrent runs get their own answers: a
+ * prompt `tool:<name>:<json>` asks for that tool; a tool_result is echoed back as the final text
+ * (`result: …`, `ERR ` before an error); any other prompt gets `plain: <prompt>`.
+ */
+export function toolPromptResponder(req: FakeRequest) {
+  const last = req.body.messages.at(-1)!;
+  const blocks = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as any[]);
+  const results = blocks.filter((b) => b.type === 'tool_result');
+  if (results.length > 0)
+    return { text: 'result: ' + results.map((r) => `${r.is_error ? 'ERR ' : ''}${String(r.content)}`).join('|') };
+  const text = blocks.find((b) => b.type === 'text')?.text ?? '';
+  const m = /^tool:(\w+):(.*)$/.exec(text);
+  if (m) return { toolUses: [{ name: m[1], input: JSON.parse(m[2]) }] };
+  return { text: `plain: ${text}` };
 }

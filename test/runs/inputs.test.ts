@@ -10,11 +10,11 @@ import {
   type AgentPGConfig,
   type RunEvent,
 } from '../../src/index.js';
-import type { FakeAnthropic, FakeRequest } from '../../src/testing/index.js';
+import type { FakeAnthropic } from '../../src/testing/index.js';
 import { createHttpApp } from '../../src/service/http.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
-import { assertValidTranscript, MODEL, sessionTranscript, untilRunState } from './helpers.js';
+import { assertValidTranscript, MODEL, sessionTranscript, toolPromptResponder, untilRunState } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -41,19 +41,6 @@ const whoami = defineTool({
   },
 });
 
-/** `tool:<name>:<json>` asks for that tool; a tool_result is echoed back as the final text. */
-function responder(req: FakeRequest) {
-  const last = req.body.messages.at(-1)!;
-  const blocks = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as any[]);
-  const results = blocks.filter((b) => b.type === 'tool_result');
-  if (results.length > 0)
-    return { text: 'result: ' + results.map((r) => `${r.is_error ? 'ERR ' : ''}${String(r.content)}`).join('|') };
-  const text = blocks.find((b) => b.type === 'text')?.text ?? '';
-  const m = /^tool:(\w+):(.*)$/.exec(text);
-  if (m) return { toolUses: [{ name: m[1], input: JSON.parse(m[2]) }] };
-  return { text: `plain: ${text}` };
-}
-
 const config: Partial<AgentPGConfig> = {
   agents: [defineAgent({ name: 'asker', model: MODEL, tools: ['ask_user', 'whoami'] })],
   tools: [ask, whoami],
@@ -63,7 +50,7 @@ const config: Partial<AgentPGConfig> = {
 test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
   db = testDb;
   fake = testFake;
-  fake.setResponder(responder);
+  fake.setResponder(toolPromptResponder);
   client = await startClient(config);
   other = await startClient(config);
 });
