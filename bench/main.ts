@@ -41,7 +41,8 @@ import { measureRouting } from './metrics/routing.js';
 import { measureConcurrency } from './metrics/concurrency.js';
 import { measureEnqueueInTx } from './metrics/enqueueInTx.js';
 import { measureFailover } from './metrics/failover.js';
-import { measureEnqueueToStart, measureEventLatency, startLatencyHelper } from './metrics/latency.js';
+import { measureEnqueueToStartAcross } from './metrics/enqueueToStart.js';
+import { measureEventLatency, startLatencyHelper } from './metrics/latency.js';
 import { measureOwnershipScale, measureRss } from './metrics/ownershipScale.js';
 import { measureSessionScaling } from './metrics/sessionScaling.js';
 import { measureSoak, soakLines, type SoakValue } from './metrics/soak.js';
@@ -212,7 +213,7 @@ async function main() {
         const h = helper;
         await run(
           'enqueue_to_start',
-          () => measureEnqueueToStart(ctx, db, h),
+          () => measureEnqueueToStartAcross(ctx, db, h),
           (v) => (results.enqueue_to_start_ms = v),
         );
         await run(

@@ -36,6 +36,10 @@ export class Child {
     this.label = options.label;
     const { file, plain } = typeof script === 'string' ? { file: script, plain: false } : script;
     const argv = plain ? [file] : ['--import', 'tsx', file];
+    // BENCH_CPU_PROF=<dir>: every worker writes a V8 CPU profile there on exit (named by its label).
+    const profDir = process.env.BENCH_CPU_PROF;
+    if (profDir)
+      argv.unshift('--cpu-prof', `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${this.label}-${Date.now()}.cpuprofile`);
     this.proc = spawn(process.execPath, [...argv, ...(options.args ?? [])], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: {

@@ -10,6 +10,7 @@ export const WORKER_SOURCES = {
   baseline: path.join(BENCH_DIR, 'workers/baseline.ts'),
   fakeModel: path.join(BENCH_DIR, 'workers/fakeModel.ts'),
   limit: path.join(BENCH_DIR, 'workers/limit.ts'),
+  startBaseline: path.join(BENCH_DIR, 'workers/startBaseline.ts'),
 };
 export type WorkerName = keyof typeof WORKER_SOURCES;
 

@@ -43,3 +43,62 @@ export function serverCpuSeconds(postmasterPid: number): number | null {
   }
   return total;
 }
+
+/**
+ * Where a benchmark side's CPU went: the worker process doing the side's work, the fake model
+ * process, and PostgreSQL. PostgreSQL is the whole server's process tree (postmaster, backends,
+ * WAL writer, checkpointer, autovacuum) when the server is the benchmark's own, else only the
+ * backends connected to the side's database, read while they are alive (a shared server's other
+ * databases are not counted; its background processes are not either).
+ */
+export interface CpuProbe {
+  worker: number;
+  model: number;
+  /** The postmaster's pid (own server) or null (shared server: backends of `database` only). */
+  postmaster: number | null;
+  /** Backend pids of the database now, for a shared server. */
+  backends: () => Promise<number[]>;
+}
+
+export interface CpuSnapshot {
+  worker: number | null;
+  model: number | null;
+  /** Own server: the tree's total; shared server: seconds per backend pid. */
+  postgres: number | Map<number, number> | null;
+}
+
+export async function cpuSnapshot(p: CpuProbe): Promise<CpuSnapshot> {
+  let postgres: CpuSnapshot['postgres'];
+  if (p.postmaster !== null) postgres = serverCpuSeconds(p.postmaster);
+  else postgres = new Map((await p.backends()).map((pid) => [pid, cpuSeconds(pid) ?? 0]));
+  return { worker: cpuSeconds(p.worker), model: cpuSeconds(p.model), postgres };
+}
+
+export interface CpuPerUnit {
+  /** CPU milliseconds (user + system) per unit of work; null when a process could not be read. */
+  instance: number | null;
+  model: number | null;
+  postgres: number | null;
+  total: number | null;
+}
+
+/** CPU ms per unit between two snapshots of one probe (a backend new since `before` counts from 0). */
+export function cpuMsPerUnit(before: CpuSnapshot, after: CpuSnapshot, units: number): CpuPerUnit {
+  const per = (a: number | null, b: number | null) =>
+    a === null || b === null || units <= 0 ? null : Math.round(((b - a) * 1000 * 100) / units) / 100;
+  let postgres: number | null = null;
+  if (typeof before.postgres === 'number' && typeof after.postgres === 'number')
+    postgres = per(before.postgres, after.postgres);
+  else if (before.postgres instanceof Map && after.postgres instanceof Map) {
+    let s = 0;
+    for (const [pid, v] of after.postgres) s += v - (before.postgres.get(pid) ?? 0);
+    postgres = per(0, s);
+  }
+  const instance = per(before.worker, after.worker);
+  const model = per(before.model, after.model);
+  const total =
+    instance === null || model === null || postgres === null
+      ? null
+      : Math.round((instance + model + postgres) * 100) / 100;
+  return { instance, model, postgres, total };
+}

@@ -18,9 +18,19 @@
  * = replica (superuser, our own server): no per-row triggers (state NOTIFY, transition guard) fire
  * for rows that never changed state; the CHECK constraints still hold every row. Then VACUUM
  * ANALYZE and CHECKPOINT, as a table that has been there a while is: visible, with statistics.
+ *
+ * agentpg_runs is loaded at fillfactor LOAD_RUNS_FILLFACTOR, then given its own (50) back. The 50
+ * keeps room on each page for a run's row to grow into (the claim, then the answer and tokens at
+ * finalize, as HOT updates): a run is inserted small and grows, so the product's own pages of
+ * finished runs end fuller than half (6.4 runs per page in the soak's near-empty phase). Finished
+ * rows loaded at 50 % fit 5 per page and leave each page the room of one more new run, which the
+ * burst's inserts then scattered over, one per old page (each the first change to its page since
+ * the checkpoint: a full-page image, 0.35 per run at 200,000 rows); at 60 % a page takes 6, as
+ * dense as the product's, and keeps less room than a new run needs.
  */
 import pg from 'pg';
 import { HARNESS_APP } from './database.js';
+import { ANSWER_FILL, PROMPT_FILL } from './soakText.js';
 
 export interface SoakLoadResult {
   runs: number;
@@ -32,6 +42,8 @@ export interface SoakLoadResult {
 }
 
 const BATCH = 50_000;
+/** See the header: how full a page of finished runs is once its runs grew into their room. */
+const LOAD_RUNS_FILLFACTOR = 60;
 export const SOAK_TENANTS = 5;
 
 export async function loadFinishedRuns(url: string, runs: number, log: (m: string) => void): Promise<SoakLoadResult> {
@@ -40,6 +52,12 @@ export async function loadFinishedRuns(url: string, runs: number, log: (m: strin
   const t0 = Date.now();
   try {
     await c.query(`set session_replication_role = replica`);
+    const [own] = (
+      await c.query<{ options: string[] | null }>(
+        `select reloptions as options from pg_class where oid = 'agentpg_runs'::regclass`,
+      )
+    ).rows;
+    await c.query(`alter table agentpg_runs set (fillfactor = ${LOAD_RUNS_FILLFACTOR})`);
     const sessions = Math.ceil(runs / 5);
     // Run i is created at base + i * step: the year before the load, oldest first.
     await c.query(
@@ -65,6 +83,12 @@ export async function loadFinishedRuns(url: string, runs: number, log: (m: strin
         log(`soak: loaded ${hi + 1} of ${runs} runs (${Math.round((Date.now() - t0) / 1000)} s)`);
     }
     const loadS = (Date.now() - t0) / 1000;
+    const ownFill = own.options?.find((o) => o.startsWith('fillfactor='));
+    await c.query(
+      ownFill
+        ? `alter table agentpg_runs set (fillfactor = ${Number(ownFill.split('=')[1])})`
+        : `alter table agentpg_runs reset (fillfactor)`,
+    );
     const t1 = Date.now();
     await c.query(`reset session_replication_role`);
     await c.query(`vacuum (analyze) agentpg_sessions, agentpg_runs, agentpg_messages, agentpg_tool_calls`);
@@ -99,8 +123,8 @@ async function insertRuns(c: pg.Client, lo: number, hi: number): Promise<void> {
      select md5('soak-r' || i)::uuid, md5('soak-s' || (i / 5))::uuid, st,
             (array['support','research','triage'])[(i / 5) % 3 + 1],
             'soak-tenant-' || (array[0,0,0,0,0,1,1,1,2,3])[(i / 5) % 10 + 1],
-            rpad('Ticket ' || i || ': ', 150, 'the customer reports that the billing export fails every other night. '),
-            case when st = 'completed' then rpad('Answer ' || i || ': ', 300, 'The export fails because the token expired; renew it and re-run the job. ') end,
+            rpad('Ticket ' || i || ': ', 150, '${PROMPT_FILL}'),
+            case when st = 'completed' then rpad('Answer ' || i || ': ', 300, '${ANSWER_FILL}') end,
             case when st = 'completed' then 'end_turn' end,
             1200 + 900 * tc, 120 + 80 * tc, case when i % 7 = 0 then 1024 else 0 end, 800 * tc, tc,
             case when st = 'failed' then 'model call failed: 529 overloaded_error after 10 attempts' end,
@@ -123,7 +147,7 @@ async function insertMessages(c: pg.Client, lo: number, hi: number): Promise<voi
             case when p % 2 = 1 then 'user' else 'assistant' end,
             case
               when p = 1 then jsonb_build_array(jsonb_build_object('type', 'text', 'text',
-                rpad('Ticket ' || i || ': ', 150, 'the customer reports that the billing export fails every other night. ')))
+                rpad('Ticket ' || i || ': ', 150, '${PROMPT_FILL}')))
               when p % 2 = 1 then jsonb_build_array(jsonb_build_object('type', 'tool_result',
                 'tool_use_id', 'toolu_soak_' || i || '_' || (p / 2),
                 'content', rpad('Result ' || i || ': ', 600, 'export job 4411 ran at 02:00, status=failed, reason=token expired; ')))
@@ -132,7 +156,7 @@ async function insertMessages(c: pg.Client, lo: number, hi: number): Promise<voi
                 jsonb_build_object('type', 'tool_use', 'id', 'toolu_soak_' || i || '_' || (p / 2), 'name', 'search',
                   'input', jsonb_build_object('query', 'billing export failures customer ' || (i / 5))))
               else jsonb_build_array(jsonb_build_object('type', 'text', 'text',
-                rpad('Answer ' || i || ': ', 300, 'The export fails because the token expired; renew it and re-run the job. ')))
+                rpad('Answer ' || i || ': ', 300, '${ANSWER_FILL}')))
             end,
             case when p % 2 = 0 then (case when p < last then 'tool_use' else 'end_turn' end) end,
             case when p % 2 = 0 then 1200 + 400 * p else 0 end,

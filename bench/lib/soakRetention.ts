@@ -1,14 +1,14 @@
 /**
  * The retention load of the soak metric: something deleting old finished runs in the background
- * while the measures run. The soak takes any `BackgroundDeleter`; until agentpg's own retention
- * duty (src/retention, built separately) is merged and wired here, `plainSqlDeleter` simulates it
- * with the statement such a duty runs: finished runs older than the cut-off, oldest first, in
- * batches of 500 (agentpg_runs_finished_idx finds them), their messages and tool calls deleted by
- * the runs' delete trigger (migration runs_delete_cascade), one batch every 2 s (up to 250 runs/s,
- * more than this machine creates: retention that keeps up), each batch its own
- * autocommit statement so no lock is held for long.
+ * while the measures run. The soak takes any `BackgroundDeleter`; `retentionDeleter`, its default,
+ * is agentpg's own retention duty (src/retention), one pass of one batch of 100 sessions (500 runs
+ * here) every 2 s: whole sessions whose runs all finished over 300 days ago, with their messages
+ * and tool calls, as a configured `retention` deletes them (batches back to back in a real pass;
+ * one every 2 s here, up to 250 runs/s, more than this machine creates: retention that keeps up,
+ * at a steady rate the WAL attribution can measure).
  */
 import pg from 'pg';
+import { runRetentionPass } from '../../src/retention/pass.js';
 import { HARNESS_APP, sleep } from './database.js';
 
 export interface DeleterStats {
@@ -29,52 +29,59 @@ export interface BackgroundDeleter {
   stop(): Promise<DeleterStats>;
 }
 
-export interface PlainSqlDeleterOptions {
+export interface RetentionDeleterOptions {
+  /** Sessions per batch (one batch per pass). */
   batchSize?: number;
   everyMs?: number;
-  /** Finished longer ago than this is deleted. */
+  /** Sessions whose runs all finished longer ago than this are retired. */
   olderThanDays?: number;
 }
 
-export function plainSqlDeleter(url: string, o: PlainSqlDeleterOptions = {}): BackgroundDeleter {
-  const batchSize = o.batchSize ?? 500;
+export function retentionDeleter(url: string, o: RetentionDeleterOptions = {}): BackgroundDeleter {
+  const batchSize = o.batchSize ?? 100;
   const everyMs = o.everyMs ?? 2000;
   const days = o.olderThanDays ?? 300;
   const s: DeleterStats = {
-    kind: `plain SQL simulation of retention (src/retention not wired): DELETE … WHERE id IN (SELECT … finalized_at < now() - ${days} days ORDER BY finalized_at LIMIT ${batchSize}) every ${everyMs} ms`,
+    kind: `agentpg retention (src/retention, mode delete): one pass of one batch of ${batchSize} sessions whose runs all finished over ${days} days ago, every ${everyMs} ms`,
     batches: 0,
     runs_deleted: 0,
     errors: 0,
     last_error: null,
     max_batch_ms: 0,
   };
-  let client: pg.Client | null = null;
+  const settings = {
+    mode: 'delete' as const,
+    batchSize,
+    intervalMs: everyMs,
+    policies: [{ tenantId: null, exceptTenants: [], maxAgeMs: days * 24 * 3600_000 }],
+  };
+  let pool: pg.Pool | null = null;
   let running = false;
   let loop: Promise<void> | null = null;
   return {
     async start() {
-      client = new pg.Client({ connectionString: url, application_name: `${HARNESS_APP}-retention` });
-      client.on('error', () => {});
-      await client.connect();
+      pool = new pg.Pool({ connectionString: url, max: 1, application_name: `${HARNESS_APP}-retention` });
+      pool.on('error', () => {});
       running = true;
-      const c = client;
+      const p = pool;
       loop = (async () => {
         while (running) {
           const t0 = Date.now();
-          try {
-            const r = await c.query(
-              `delete from agentpg_runs where id in (
-                 select id from agentpg_runs
-                  where finalized_at is not null and finalized_at < now() - make_interval(days => $1)
-                  order by finalized_at limit $2)`,
-              [days, batchSize],
-            );
-            s.batches++;
-            s.runs_deleted += r.rowCount ?? 0;
-          } catch (err) {
+          let batches = 0;
+          const r = await runRetentionPass({
+            pool: p,
+            instanceId: 'bench-soak-retention',
+            jobId: null,
+            settings,
+            // One batch per pass: the next pass starts from the oldest run left.
+            shouldStop: () => batches++ >= 1,
+          }).catch((err: unknown) => ({ error: (err as Error).message, runs: 0, batchSizes: [] as number[] }));
+          if (r.error) {
             s.errors++;
-            s.last_error = (err as Error).message;
+            s.last_error = r.error;
           }
+          s.batches += r.batchSizes.length;
+          s.runs_deleted += r.runs;
           const took = Date.now() - t0;
           s.max_batch_ms = Math.max(s.max_batch_ms, took);
           if (running) await sleep(Math.max(0, everyMs - took));
@@ -85,7 +92,7 @@ export function plainSqlDeleter(url: string, o: PlainSqlDeleterOptions = {}): Ba
     async stop() {
       running = false;
       await loop;
-      await client?.end().catch(() => {});
+      await pool?.end().catch(() => {});
       return { ...s };
     },
   };

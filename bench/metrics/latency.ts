@@ -2,7 +2,9 @@
  * enqueue_to_start_ms and event_latency_ms. Wall clocks are performance.timeOrigin +
  * performance.now() in every process (one machine, one system clock).
  *
- * enqueue_to_start: an instance (child process, runConcurrency 1) enqueues one run at a time on an
+ * enqueue_to_start, in process (details.enqueue_to_start.in_process_p50/p99, the soak metric and
+ * routing; the headline figure is across processes, bench/metrics/enqueueToStart.ts): an instance
+ * (child process, runConcurrency 1) enqueues one run at a time on an
  * idle system (the next only after the previous one completed), each in a new session (created
  * before, not timed: a pick-up reads the session's conversation, and one session for all samples
  * made the later ones read hundreds of messages), in a database no other metric has used before. In that process, enqueue()
@@ -45,6 +47,10 @@ export async function startLatencyHelper(ctx: BenchContext, db: BenchDatabase): 
         // resume_after_decision_ms (bench/metrics/waits.ts) uses this helper too.
         waitTool: true,
         subscribeEvents: true,
+        // enqueue_to_start across processes (bench/metrics/enqueueToStart.ts): this helper runs the
+        // agent `routed` another instance enqueues, and reports the claims.
+        routing: 'capable',
+        reportSteps: true,
         runConcurrency: 1,
         cluster: { shutdownTimeoutMs: 1000 },
       }),
@@ -55,8 +61,13 @@ export async function startLatencyHelper(ctx: BenchContext, db: BenchDatabase): 
   return helper;
 }
 
+/** Warm-up and measured samples of every enqueue_to_start figure (agentpg's and the baselines'). */
+export function enqueueToStartSamples(quick: boolean): { warmup: number; measured: number } {
+  return { warmup: quick ? 10 : 20, measured: quick ? 100 : 200 };
+}
+
 /**
- * `worker` enqueues and stamps; with `agent` (bench/metrics/routing.ts) the runs are of that agent,
+ * The in-process enqueue_to_start: `worker` enqueues and stamps; with `agent` (bench/metrics/routing.ts) the runs are of that agent,
  * which another process may be the one to run.
  */
 export async function measureEnqueueToStart(
@@ -66,8 +77,8 @@ export async function measureEnqueueToStart(
   options: { agent?: string; label?: string } = {},
 ): Promise<MetricResult<LatencyValue>> {
   const { agent = 'bench', label = 'enqueue_to_start' } = options;
-  const warmup = ctx.quick ? 10 : 20;
-  const samples = (ctx.quick ? 100 : 200) + warmup;
+  const { warmup, measured } = enqueueToStartSamples(ctx.quick);
+  const samples = measured + warmup;
   // Both stamps are taken in the instance process: when enqueue() returned, and when its
   // client.events subscription delivered the run's `running` state change (LISTEN/NOTIFY).
   const runningAt = new Map<string, number>();

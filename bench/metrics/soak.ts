@@ -7,9 +7,9 @@
  *   1. on near-empty tables (the migrated schema and whatever the measures themselves add);
  *   2. after a bulk load of N finished runs with their sessions, messages and tool calls
  *      (bench/lib/soakLoad.ts; default 1,000,000), then VACUUM ANALYZE and CHECKPOINT.
- * In both, a background deleter removes finished runs older than 300 days in batches of 500
- * (bench/lib/soakRetention.ts: a plain SQL stand-in until src/retention is wired; on near-empty
- * tables it finds nothing). The ratios are full / near-empty; a ratio from a throughput window
+ * In both, agentpg's retention duty (src/retention, bench/lib/soakRetention.ts) retires sessions
+ * whose runs all finished over 300 days ago, 100 sessions (500 runs) every 2 s; on near-empty
+ * tables it finds nothing. The ratios are full / near-empty; a ratio from a throughput window
  * that ran too briefly or stalled is not given (bench/lib/comparison.ts).
  *
  * pg-boss's job tables: agentpg deletes a run's job when the run ends (src/runs/queue.ts), so the
@@ -23,7 +23,7 @@ import { Child } from '../lib/child.js';
 import { workerScript, type BenchContext, type MetricResult } from '../lib/context.js';
 import { type BenchDatabase } from '../lib/database.js';
 import { loadFinishedRuns, type SoakLoadResult } from '../lib/soakLoad.js';
-import { plainSqlDeleter, type BackgroundDeleter } from '../lib/soakRetention.js';
+import { retentionDeleter, type BackgroundDeleter } from '../lib/soakRetention.js';
 import { round } from '../lib/stats.js';
 import { measurePhase, type SoakPhase } from './soakPhase.js';
 
@@ -60,7 +60,7 @@ export interface SoakOptions {
   rows: number;
   /** Where soak.json goes. */
   out: string;
-  /** The background deleter; src/retention's duty goes here once merged (default: plain SQL). */
+  /** The background deleter (default: src/retention's duty, bench/lib/soakRetention.ts). */
   deleter?: (databaseUrl: string) => BackgroundDeleter;
 }
 
@@ -69,7 +69,7 @@ export async function measureSoak(
   db: BenchDatabase,
   o: SoakOptions,
 ): Promise<MetricResult<SoakValue>> {
-  const makeDeleter = o.deleter ?? ((url: string) => plainSqlDeleter(url));
+  const makeDeleter = o.deleter ?? ((url: string) => retentionDeleter(url));
   const throughputRuns = ctx.quick ? 2000 : 5000;
   const worker = new Child(workerScript('instance'), {
     label: 'soak',

@@ -11,7 +11,9 @@ import { lsnDiff } from '../lib/dbCost.js';
 import { longestGapMs, tooShort, stalled } from '../lib/comparison.js';
 import { type BackgroundDeleter, type DeleterStats } from '../lib/soakRetention.js';
 import { round, summarize } from '../lib/stats.js';
+import { SOAK_PROMPT } from '../lib/soakText.js';
 import { tableStats, type TableStat } from '../lib/tableStats.js';
+import { enableWalInspect, walImagesByRelation, type WalImageRow } from '../lib/walImages.js';
 import { measureEnqueueToStart } from './latency.js';
 
 export interface SoakPhase {
@@ -32,6 +34,10 @@ export interface SoakPhase {
     deleter_runs_deleted_in_window: number;
     /** The deleter's WAL per deleted run, from a window where only it wrote. */
     deleter_bytes_per_deleted_run: number | null;
+    /** The burst window's full-page images by relation and record type (pg_walinspect; null without it). */
+    images_by_relation: WalImageRow[] | null;
+    /** The same for the deleter-alone window after it. */
+    deleter_images_by_relation: WalImageRow[] | null;
   };
   cleanup_pass_ms: { p50: number | null; max: number | null; samples: number };
   views_ms: Record<string, number | null>;
@@ -91,6 +97,7 @@ export async function measurePhase(
   o: { label: string; throughputRuns: number },
 ): Promise<SoakPhase> {
   const loadAtStart = os.loadavg()[0];
+  const inspect = await enableWalInspect(db);
   const tablesBefore = await tableStats(db);
   // enqueue → start, one run at a time (as the default run's enqueue_to_start metric): first on
   // the tables alone, then (the figure the ratios use) while the deleter works.
@@ -99,7 +106,10 @@ export async function measurePhase(
   try {
     const lat = await measureEnqueueToStart(ctx, db, worker);
 
-    // Runs/s and WAL per run: a burst of single-turn runs over n/5 new sessions, 32 enqueuers.
+    // Runs/s and WAL per run: a burst of single-turn runs over n/5 new sessions, 32 enqueuers. Its
+    // prompt and answer are the size of the loaded ones (bench/lib/soakText.ts): rows smaller than
+    // every loaded row would fit the leftover space of every old page, which traffic like the old
+    // one leaves unused (each such row the first change to a cold page: a full-page image).
     const n = o.throughputRuns;
     ctx.log(`soak (${o.label}): ${n} runs for runs/s and WAL`);
     await db.query('checkpoint');
@@ -112,7 +122,7 @@ export async function measurePhase(
         count: n,
         sessions: Math.max(1, Math.floor(n / 5)),
         concurrency: 32,
-        prompt: 'Say ok.',
+        prompt: SOAK_PROMPT,
       },
       600_000,
     )) as unknown as { runIds: string[] };
@@ -136,6 +146,11 @@ export async function measurePhase(
     await sleep(DELETER_ALONE_MS);
     const w2 = await walNow(db);
     const d2 = deleter.stats().runs_deleted;
+    const images = inspect ? await walImagesByRelation(db, w0.lsn, w1.lsn) : null;
+    const deleterImages = inspect ? await walImagesByRelation(db, w1.lsn, w2.lsn, 6) : null;
+    if (images)
+      for (const r of images)
+        ctx.log(`soak (${o.label}): images ${r.images} (${r.image_bytes} B) ${r.relation} ${r.record}`);
     const [span] = await db.query<{ span_s: number; completed: string; created_ms: number; finished_ms: number[] }>(
       `select extract(epoch from max(finalized_at) - min(created_at))::float8 as span_s,
               count(*) filter (where state = 'completed') as completed,
@@ -215,6 +230,8 @@ export async function measurePhase(
         fpi_per_run: w0.fpi === null || w1.fpi === null ? null : round((w1.fpi - w0.fpi) / n, 3),
         deleter_runs_deleted_in_window: deletedInWindow,
         deleter_bytes_per_deleted_run: round(deleterPerRun, 0),
+        images_by_relation: images,
+        deleter_images_by_relation: deleterImages,
       },
       cleanup_pass_ms: { p50: cleanup.p50, max: cleanup.max, samples: passes.length },
       views_ms: views,

@@ -21,8 +21,9 @@
  */
 import { Child } from '../lib/child.js';
 import { workerScript, type BenchContext, type MetricResult } from '../lib/context.js';
-import { sleep, type BenchDatabase } from '../lib/database.js';
+import { HARNESS_APP, sleep, type BenchDatabase } from '../lib/database.js';
 import { costDelta, costSnapshot } from '../lib/dbCost.js';
+import { cpuMsPerUnit, cpuSnapshot, parentPid, type CpuProbe } from '../lib/cpu.js';
 import { CountingClient } from '../lib/poll.js';
 import { judgeThroughput, longestGapMs, type SideRun, type Verdict } from '../lib/comparison.js';
 import { round } from '../lib/stats.js';
@@ -60,6 +61,22 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
   const sessions = Math.max(1, Math.floor(n / 5));
   const prompt = 'Say ok.';
   const notes: string[] = [];
+  // CPU per run of each side's worker, the model process and PostgreSQL (bench/lib/cpu.ts): the
+  // whole server's tree when it is the benchmark's own, else the database's backends.
+  const [{ pid: backendPid }] = await db.query<{ pid: number }>('select pg_backend_pid() as pid');
+  const postmaster = ctx.server.kind === 'embedded' ? parentPid(backendPid) : null;
+  const probe = (worker: number): CpuProbe => ({
+    worker,
+    model: ctx.model.pid,
+    postmaster,
+    backends: async () =>
+      (
+        await db.query<{ pid: number }>(
+          'select pid from pg_stat_activity where datname = current_database() and application_name <> $1',
+          [HARNESS_APP],
+        )
+      ).map((r) => r.pid),
+  });
 
   // --- baseline: bare pg-boss + the same SDK call ---
   ctx.log(`throughput: baseline, ${n} bare pg-boss jobs`);
@@ -76,6 +93,7 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
   });
   await baseline.waitFor((m) => m.type === 'ready', 60_000, 'baseline ready');
   const bBefore = await costSnapshot(ctx.server.url, db.name);
+  const bCpuBefore = await cpuSnapshot(probe(baseline.pid));
   const bPoll = await new CountingClient(db.url).connect();
   await baseline.request({ type: 'sendMany', count: n, sessions, concurrency: ENQUEUE_CONCURRENCY, prompt }, 300_000);
   await bPoll.waitForCount(
@@ -91,6 +109,7 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
      from agentpg_boss.job where name = $1 and state = 'completed'`,
     [BASELINE_QUEUE],
   );
+  const bCpuAfter = await cpuSnapshot(probe(baseline.pid));
   await bPoll.end();
   await baseline.request({ type: 'stop' }, 30_000).catch(() => baseline.kill());
   await baseline.wait();
@@ -118,6 +137,7 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
   const before = await costSnapshot(ctx.server.url, db.name);
   const poll = await new CountingClient(db.url).connect();
   const modelBefore = (await ctx.model.request({ type: 'stats' })) as unknown as { completed: number };
+  const cpuBefore = await cpuSnapshot(probe(worker.pid));
   await worker.request(
     { type: 'enqueueMany', agent: 'bench', count: n, sessions, concurrency: ENQUEUE_CONCURRENCY, prompt },
     600_000,
@@ -134,14 +154,23 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
     failed: string;
     created_ms: number;
     finished_ms: number[];
+    enqueue_span_s: number;
+    queued_p50_ms: number;
+    running_mean_ms: number;
+    running_total_s: number;
   }>(
     `select extract(epoch from max(finalized_at) - min(created_at))::float8 as span_s,
+            extract(epoch from max(created_at) - min(created_at))::float8 as enqueue_span_s,
+            percentile_cont(0.5) within group (order by extract(epoch from started_at - created_at))::float8 * 1000 as queued_p50_ms,
+            avg(extract(epoch from finalized_at - started_at))::float8 * 1000 as running_mean_ms,
+            sum(extract(epoch from finalized_at - started_at))::float8 as running_total_s,
             count(*) filter (where state = 'completed') as completed,
             count(*) filter (where state <> 'completed') as failed,
             extract(epoch from min(created_at))::float8 * 1000 as created_ms,
             array_agg(extract(epoch from finalized_at)::float8 * 1000) as finished_ms
      from agentpg_runs where agent_name = 'bench'`,
   );
+  const cpuAfter = await cpuSnapshot(probe(worker.pid));
   await poll.end();
   const modelAfter = (await ctx.model.request({ type: 'stats' })) as unknown as { completed: number };
   // Stopping the instance closes its connections: their backends flush their statistics on exit.
@@ -169,12 +198,12 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
 
   // --- the limit: the same model calls, no database (bench/workers/limit.ts) ---
   ctx.log(`throughput: no-database limit, ${n} model calls`);
-  const limit = await measureLimitSide(ctx, { count: n, sessions, concurrency: RUN_CONCURRENCY, prompt }).catch(
-    (err: Error) => {
-      notes.push(`no-database limit not measured: ${err.message.split('\n')[0]}`);
-      return null;
-    },
-  );
+  const limit = await measureLimitSide(ctx, { count: n, sessions, concurrency: RUN_CONCURRENCY, prompt }, (pid) =>
+    cpuSnapshot(probe(pid)),
+  ).catch((err: Error) => {
+    notes.push(`no-database limit not measured: ${err.message.split('\n')[0]}`);
+    return null;
+  });
   const limitVerdict = limit
     ? judgeThroughput(agentpgSide, limit.side, { baseline: 'limit', measured: 'agentpg' })
     : null;
@@ -209,6 +238,13 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
       enqueue_concurrency: ENQUEUE_CONCURRENCY,
       run_concurrency: RUN_CONCURRENCY,
       agentpg_span_s: round(span.span_s, 3),
+      // Where the agentpg side's wall time went: how long the enqueue lasted (first to last
+      // created_at), how long a run waited to be claimed, how long it ran, and how many ran at once
+      // on average (the run time summed over the span; runConcurrency caps it).
+      agentpg_enqueue_span_s: round(span.enqueue_span_s, 3),
+      agentpg_queued_p50_ms: round(span.queued_p50_ms, 1),
+      agentpg_running_mean_ms: round(span.running_mean_ms, 1),
+      agentpg_mean_running: round(span.running_total_s / span.span_s, 1),
       baseline_span_s: round(bSpan.span_s, 3),
       agentpg_longest_gap_ms: round(agentpgSide.longestGapMs, 0),
       baseline_longest_gap_ms: round(baselineSide.longestGapMs, 0),
@@ -222,6 +258,13 @@ export async function measureThroughput(ctx: BenchContext, db: BenchDatabase): P
       baseline_commits_per_job: round(baselineCost.commits, 2),
       baseline_wal_bytes_per_job: round(baselineCost.wal_bytes, 0),
       harness_statements_subtracted: poll.statements,
+      // CPU ms per run (per job, per call) by process: `instance` is the side's own worker process.
+      cpu_ms_per_run: {
+        agentpg: cpuMsPerUnit(cpuBefore, cpuAfter, n),
+        limit: limit?.cpuMsPerCall ?? null,
+        baseline: cpuMsPerUnit(bCpuBefore, bCpuAfter, n),
+      },
+      cpu_postgres_scope: postmaster !== null ? 'server' : 'database_backends',
     },
     notes,
   };

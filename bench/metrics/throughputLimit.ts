@@ -8,6 +8,7 @@
 import { Child } from '../lib/child.js';
 import { longestGapMs, type SideRun } from '../lib/comparison.js';
 import { workerScript, type BenchContext } from '../lib/context.js';
+import { cpuMsPerUnit, type CpuPerUnit, type CpuSnapshot } from '../lib/cpu.js';
 
 export interface LimitSideRun {
   side: SideRun;
@@ -17,11 +18,15 @@ export interface LimitSideRun {
   peakInFlight: number;
   /** Requests the fake model completed meanwhile (should be the count). */
   modelCalls: number;
+  /** CPU ms per call of the limit process (`instance`), the model process and PostgreSQL; null without `cpu`. */
+  cpuMsPerCall: CpuPerUnit | null;
 }
 
 export async function measureLimitSide(
   ctx: BenchContext,
   o: { count: number; sessions: number; concurrency: number; prompt: string },
+  /** Snapshots the CPU of the limit process (its pid given), the model process and PostgreSQL. */
+  cpu?: (workerPid: number) => Promise<CpuSnapshot>,
 ): Promise<LimitSideRun> {
   const worker = new Child(workerScript('limit'), {
     label: 'limit',
@@ -30,6 +35,7 @@ export async function measureLimitSide(
   try {
     await worker.waitFor((m) => m.type === 'ready', 60_000, 'limit process ready');
     const before = (await ctx.model.request({ type: 'stats' })) as unknown as { completed: number };
+    const cpuBefore = cpu ? await cpu(worker.pid) : null;
     const r = (await worker.request({ type: 'callMany', ...o }, 600_000)) as unknown as {
       startMs: number;
       finishedMs: number[];
@@ -37,6 +43,7 @@ export async function measureLimitSide(
       lastError: string;
       peakInFlight: number;
     };
+    const cpuAfter = cpu ? await cpu(worker.pid) : null;
     const after = (await ctx.model.request({ type: 'stats' })) as unknown as { completed: number };
     const last = r.finishedMs.length ? Math.max(...r.finishedMs) : r.startMs;
     return {
@@ -50,6 +57,7 @@ export async function measureLimitSide(
       lastError: r.lastError,
       peakInFlight: r.peakInFlight,
       modelCalls: after.completed - before.completed,
+      cpuMsPerCall: cpuBefore && cpuAfter ? cpuMsPerUnit(cpuBefore, cpuAfter, r.finishedMs.length) : null,
     };
   } finally {
     await worker.request({ type: 'stop' }, 10_000).catch(() => worker.kill());

@@ -7,9 +7,11 @@
  * Env: FAKE_LATENCY_MS (default 0), FAKE_MODE = text (always `ok`) | tool (a prompt containing
  * "[tool]" gets one `record` tool_use first, then text once the tool_result is back). Whatever the
  * mode, a prompt containing "[wait]" gets one `approve_me` tool_use first (a tool that needs
- * approval: the run waits, bench/metrics/waits.ts), then text.
+ * approval: the run waits, bench/metrics/waits.ts), then text. A prompt containing "[long answer]"
+ * gets a 300-character answer instead of `ok` (the soak's burst, sized like its loaded answers).
  */
 import { startFakeAnthropic, type FakeReply, type FakeRequest } from '../../src/testing/index.js';
+import { LONG_ANSWER_MARK, SOAK_ANSWER } from '../lib/soakText.js';
 
 let latencyMs = Number(process.env.FAKE_LATENCY_MS ?? 0);
 let mode = process.env.FAKE_MODE ?? 'text';
@@ -47,6 +49,7 @@ const fake = await startFakeAnthropic({
         latencyMs,
       };
     }
+    if (firstUserText(req).includes(LONG_ANSWER_MARK)) return { text: SOAK_ANSWER, latencyMs };
     return { text: 'ok', latencyMs };
   },
 });

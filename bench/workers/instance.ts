@@ -39,6 +39,11 @@ export interface InstanceWorkerConfig {
   /** Subscribe to run_state_changed and report each callback (`event`, wall clock). */
   subscribeEvents?: boolean;
   /**
+   * Report the runs this process claims and finalizes (`step` { step, runId, t }) from
+   * config.onRunStep, right after each commit: where a run started (bench/metrics/enqueueToStart.ts).
+   */
+  reportSteps?: boolean;
+  /**
    * Capability routing (bench/metrics/routing.ts): the agent `routed` lists the tool
    * `routed_lookup`. capable: both registered; no_tool: the agent without its tool (it can enqueue
    * the agent's runs, never runs them); no_agent: neither.
@@ -97,6 +102,11 @@ const config: AgentPGConfig = {
   },
   logger: undefined,
 };
+if (cfg.reportSteps) {
+  config.onRunStep = (step, info) => {
+    if (step === 'claimed' || step === 'finalized') send({ type: 'step', step, runId: info.runId, t: now() });
+  };
+}
 if (cfg.agents) {
   config.agents = [
     BENCH_AGENT,
@@ -248,14 +258,15 @@ async function enqueueMany(m: { agent: string; count: number; sessions: number; 
 let timedSessions = 0;
 /**
  * One run in a session of its own (created first, not timed), enqueued when the harness says so;
- * reports when enqueue() returned (wall clock). A session of its own: the pick-up reads the
+ * reports right before enqueue() was called (`t0`) and when it returned (`t`), wall clock. A session of its own: the pick-up reads the
  * session's whole conversation, and one session reused for every sample would make the later
  * samples pay for a history of hundreds of messages.
  */
 async function enqueueOne(m: { agent: string; prompt: string }) {
   const session = await newSession(client, m.agent, 'bench-tenant', `timed-${cfg.instanceId}-${++timedSessions}`);
+  const t0 = now();
   const runId = await enqueue(client, m.agent, session, m.prompt);
-  return { runId, t: now() };
+  return { runId, t0, t: now() };
 }
 
 /** Steady load for the chaos suite: `rate` runs/s over `sessions` sessions, every other one using the tool. */

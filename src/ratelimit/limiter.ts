@@ -74,15 +74,22 @@ export class ModelRateLimiter {
   ): Promise<Permit> {
     const model = params.model;
     const configured = this.settings.models?.[model];
-    const estimate = estimateCall(params);
+    // The estimate serializes the whole conversation (as the SDK does again to send it): computed
+    // only when something reads it, so a model with no known limit (no statement) skips it.
+    let estimate: { input: number; output: number } | undefined;
+    const estimated = () => (estimate ??= estimateCall(params));
     const permit = (known: boolean, probe = false): Permit => ({
       model,
       sentAt: new Date(),
       known,
       probe,
       tokenLimited: !!(configured?.inputTokensPerMinute || configured?.outputTokensPerMinute),
-      inputReserved: estimate.input,
-      outputReserved: estimate.output,
+      get inputReserved() {
+        return estimated().input;
+      },
+      get outputReserved() {
+        return estimated().output;
+      },
     });
     if (!configured && (this.unknownUntil.get(model) ?? 0) > Date.now()) return permit(false);
     let waited = 0;
@@ -92,8 +99,8 @@ export class ModelRateLimiter {
         model,
         keyHash: this.keyHash,
         tenantId,
-        inputTokens: estimate.input,
-        outputTokens: estimate.output,
+        inputTokens: estimated().input,
+        outputTokens: estimated().output,
         requestsPerMinute: configured?.requestsPerMinute ?? null,
         inputTokensPerMinute: configured?.inputTokensPerMinute ?? null,
         outputTokensPerMinute: configured?.outputTokensPerMinute ?? null,

@@ -91,11 +91,17 @@ export class StreamBuffer {
     const out: string[] = [];
     for (const e of this.events) {
       if (e.type === 'text_delta') {
+        // Most deltas are one piece (splitText's pieces are at most 2,000 code points).
+        const whole = e.text.length <= 2000 ? this.envelopeIfFits(e) : null;
+        if (whole !== null) {
+          out.push(whole);
+          continue;
+        }
         for (const piece of splitText(e.text, (t) => this.fits({ type: 'text_delta', text: t }))) {
           out.push(this.envelope({ type: 'text_delta', text: piece }));
         }
       } else {
-        out.push(this.envelope(this.fit(e)));
+        out.push(this.envelopeIfFits(e) ?? this.envelope(this.fit(e)));
       }
     }
     this.events = [];
@@ -104,6 +110,15 @@ export class StreamBuffer {
 
   private envelope(e: RunEvent): string {
     return JSON.stringify({ r: this.runId, n: this.seq++, e });
+  }
+
+  /** The envelope when it fits a payload (serialized once, not once to measure and once to send), else null. */
+  private envelopeIfFits(e: RunEvent): string | null {
+    const json = JSON.stringify({ r: this.runId, n: this.seq, e });
+    // A UTF-8 byte per UTF-16 unit at most 3: a short envelope needs no count.
+    if (json.length * 3 > MAX_PAYLOAD_BYTES && Buffer.byteLength(json) > MAX_PAYLOAD_BYTES) return null;
+    this.seq++;
+    return json;
   }
 
   private fits(e: RunEvent): boolean {
@@ -131,7 +146,7 @@ export class StreamBuffer {
 
   /** Serializes one event for a one-off notification (e.g. tool_result sent with its row). */
   payloadFor(event: RunEvent): string {
-    return this.envelope(this.fit(event));
+    return this.envelopeIfFits(event) ?? this.envelope(this.fit(event));
   }
 }
 

@@ -12,8 +12,7 @@ import { isTerminal } from './rows.js';
 import { LEGACY_ROUTE_KEY, routeKeyOf } from './routing.js';
 import { claimRuns } from './sql/claimRuns.js';
 import { getRun } from './sql/getRun.js';
-import { readLiveHistory } from './sql/liveHistory.js';
-import { listToolCallsOfRuns } from './sql/toolCalls.js';
+import { readPickUp } from './sql/readPickUp.js';
 
 /**
  * After an enqueue's COMMIT: wake this client's started worker (rt.runs.localWorker) now, instead
@@ -320,11 +319,12 @@ export class RunWorker {
       const stale = mine.filter((j) => !byRun.has(j.data.runId));
       if (stale.length > 0) await rt.boss.deleteJob(RUNS_QUEUE, stale.map(ref), { db });
       // The conversations of the claimed runs, read in this same transaction (it sees the prompts
-      // the claim just stored). Tool calls can only exist for a run picked up before.
-      // Only what the model will see: the latest compaction and the messages since (bounded pick-up).
-      const live = await readLiveHistory(client, [...new Set(runs.map((r) => r.sessionId))]);
-      const toolCalls = await listToolCallsOfRuns(
+      // the claim just stored), in one statement with the tool calls, which can only exist for a
+      // run picked up before. Only what the model will see: the latest compaction and the
+      // messages since (bounded pick-up).
+      const { live, toolCalls } = await readPickUp(
         client,
+        [...new Set(runs.map((r) => r.sessionId))],
         runs.filter((r) => r.attempts > 1).map((r) => r.id),
       );
       // Registered before COMMIT so a cancel NOTIFY arriving right after it finds the execution.

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../src/access/keys.js';
+import { createKeySet, type KeySet } from '../helpers/keys.js';
 import { AgentPG } from '../../src/client.js';
 import { runCli } from '../../src/cli/main.js';
 import { exampleAgents, exampleLongRunningKinds, exampleTools } from '../../src/service/examples.js';
@@ -78,7 +79,7 @@ describe('without a token or any key', () => {
 });
 
 describe('keys by role and tenant', () => {
-  const keys: Record<'admin' | 'operator' | 'tenantA' | 'tenantB' | 'revoked', string> = {} as never;
+  const keys: KeySet = {} as never;
   let app: App;
   let sessionA: string;
   let sessionB: string;
@@ -87,13 +88,7 @@ describe('keys by role and tenant', () => {
 
   beforeAll(async () => {
     app = appFor(TOKEN);
-    keys.admin = (await createApiKey(pool, { role: 'admin' })).key;
-    keys.operator = (await createApiKey(pool, { role: 'operator' })).key;
-    keys.tenantA = (await createApiKey(pool, { role: 'tenant', tenantIds: ['A'] })).key;
-    keys.tenantB = (await createApiKey(pool, { role: 'tenant', tenantIds: ['B'] })).key;
-    const revoked = await createApiKey(pool, { role: 'tenant', tenantIds: ['A'] });
-    await revokeApiKey(pool, revoked.id);
-    keys.revoked = revoked.key;
+    Object.assign(keys, await createKeySet(pool));
     const json = async (res: Response) => {
       expect(res.status).toBeLessThan(300);
       return (await res.json()) as { id: string };

@@ -4,8 +4,8 @@ import { defineAgent, defineTool, type AgentPG, type RunStepName } from '../../s
 import { startFakeAnthropic, type FakeAnthropic, type FakeReply, type FakeRequest } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { until } from '../helpers/until.js';
+import { untilStartPassDone } from './helpers.js';
 import { assertValidTranscript, MODEL, startClient } from '../runs/helpers.js';
-import { BATCH_POLL_QUEUE } from '../../src/batch/service.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -63,16 +63,8 @@ beforeAll(async () => {
     prices: { [MODEL]: { inputPerMTok: 1, outputPerMTok: 5 } },
     onRunStep: (step, info) => void steps.push({ step, runId: info.runId }),
   });
-  // The scheduled poller offers one pass at start, then none for an hour. Let it finish first: run
-  // later (a loaded machine fetches it late), it would send some of a test's requests in a batch
-  // of its own, and the test could no longer say what each pass did.
-  await until(async () => {
-    const rows = await db.query(
-      `select count(*)::int as n from agentpg_boss.job where name = $1 and state = 'completed'`,
-      [BATCH_POLL_QUEUE],
-    );
-    return rows[0].n >= 1;
-  }, 60_000);
+  // The scheduled poller offers one pass at start, then none for an hour: let it finish first.
+  await untilStartPassDone(db);
 }, 90_000);
 
 afterAll(async () => {

@@ -144,12 +144,29 @@ describe('tableRows', () => {
       details: { ...results.details, commit_latency_ms: { p50: 4.1, p99: 9, samples: 200 } },
     });
     const r = (m: string) => withFloor.find((x) => x.metric === m)!;
-    expect(r('enqueue_to_start_ms').sameRun).toBe('floor: 1 commit on the path, a bare commit p50 4.10 ms');
+    // The enqueue's commit and the claim's.
+    expect(r('enqueue_to_start_ms').sameRun).toBe('floor: 2 commits on the path, a bare commit p50 8.20 ms (4.1 each)');
     expect(r('resume_after_decision_ms').sameRun).toBe('floor: 1 commit on the path, a bare commit p50 4.10 ms');
     expect(r('child_run_start_ms').sameRun).toBe('floor: 2 commits on the path, a bare commit p50 8.20 ms (4.1 each)');
     expect(r('child_run_start_ms').compares).toContain('the floor');
     // Without the measurement no floor is claimed.
     expect(row('resume_after_decision_ms').sameRun).toBe('');
+  });
+
+  it('shows graphile-worker and pg-boss beside enqueue_to_start and marks p50 against graphile-worker', () => {
+    const e2s = (v: BenchResults['enqueue_to_start_ms']) =>
+      tableRows({ ...results, enqueue_to_start_ms: v }).find((x) => x.metric === 'enqueue_to_start_ms')!;
+    const slower = e2s({ p50: 6.2, p99: 20, graphile_worker_p50: 5.75, pgboss_p50: 13.49 });
+    expect(slower.sameRun).toBe('graphile-worker p50 5.75, pg-boss p50 13.49');
+    expect(slower.measured).toBe('p50 6.2 ✗ (vs graphile-worker ✗), p99 20 ✓');
+    expect(slower.compares).toContain('graphile-worker addJob');
+    expect(e2s({ p50: 4, p99: 20, graphile_worker_p50: 5.75, pgboss_p50: null }).measured).toBe(
+      'p50 4 ✓ (vs graphile-worker ✓), p99 20 ✓',
+    );
+    // A baseline that did not run: no mark against it, its figure n/a.
+    const none = e2s({ p50: 4, p99: 20, graphile_worker_p50: null, pgboss_p50: 13 });
+    expect(none.measured).toBe('p50 4 ✓, p99 20 ✓');
+    expect(none.sameRun).toBe('graphile-worker p50 n/a, pg-boss p50 13');
   });
 
   it('says in one line what each comparison compares', () => {

@@ -1,16 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { cliProcess } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
 
 /** Runs the real CLI entry point as a child process, like an operator would. */
 const cli = (db: TestDatabase, ...args: string[]) => cliProcess(db.url, ...args);
 
 describe('the agentpg CLI against a real database', () => {
-  let db: TestDatabase;
   let runId: string;
-  test.beforeAll(async ({ db: testDb }) => {
-    db = testDb;
+  test.beforeAll(async ({ db }) => {
     await db.query(`insert into agentpg_instances (id, hostname, pid) values ('inst-1', 'host-a', 42)`);
     await db.query(`insert into agentpg_agents (name, model, tools) values ('chat', 'claude-x', '{}')`);
     await db.query(`insert into agentpg_instance_agents (instance_id, agent_name) values ('inst-1', 'chat')`);
@@ -28,13 +26,13 @@ describe('the agentpg CLI against a real database', () => {
     );
   });
 
-  it('migrate is idempotent from the command line', async () => {
+  test('migrate is idempotent from the command line', async ({ db }) => {
     const res = await cli(db, 'migrate', '--json');
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toEqual({ migrated: true });
   });
 
-  it('status --json reports instances with heartbeat age, queue depth and runs by state', async () => {
+  test('status --json reports instances with heartbeat age, queue depth and runs by state', async ({ db }) => {
     const res = await cli(db, 'status', '--json');
     expect(res.code).toBe(0);
     const status = JSON.parse(res.stdout);
@@ -45,14 +43,14 @@ describe('the agentpg CLI against a real database', () => {
     expect(status.runsByState).toEqual([{ state: 'queued', runs: 1 }]);
   });
 
-  it('status prints a plain table for people', async () => {
+  test('status prints a plain table for people', async ({ db }) => {
     const res = await cli(db, 'status');
     expect(res.stdout).toMatch(/^Instances\nid\s+hostname/m);
     expect(res.stdout).toMatch(/inst-1\s+host-a/);
     expect(res.stdout).toMatch(/Queue depth: 1/);
   });
 
-  it('runs list and runs show', async () => {
+  test('runs list and runs show', async ({ db }) => {
     const list = JSON.parse((await cli(db, 'runs', 'list', '--json')).stdout);
     expect(list.map((r: { id: string }) => r.id)).toEqual([runId]);
     const show = JSON.parse((await cli(db, 'runs', 'show', runId, '--json')).stdout);
@@ -63,12 +61,12 @@ describe('the agentpg CLI against a real database', () => {
     expect(missing.stdout).toMatch(/run not found/);
   });
 
-  it('agents list shows how many instances can run each agent', async () => {
+  test('agents list shows how many instances can run each agent', async ({ db }) => {
     const rows = JSON.parse((await cli(db, 'agents', 'list', '--json')).stdout);
     expect(rows).toEqual([expect.objectContaining({ name: 'chat', instances: 1 })]);
   });
 
-  it('unknown commands exit 2 with the usage', async () => {
+  test('unknown commands exit 2 with the usage', async ({ db }) => {
     const res = await cli(db, 'frobnicate');
     expect(res.code).toBe(2);
     expect(res.stdout).toMatch(/usage: agentpg/);
@@ -76,14 +74,9 @@ describe('the agentpg CLI against a real database', () => {
 });
 
 describe('agentpg long-running from the command line', () => {
-  let db: TestDatabase;
-  // A database of its own: the first describe's rows would show here.
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => db?.drop());
+  // A database of its own (otherDb): the first describe's rows would show here.
 
-  it('start, list and stop change the desired state in the database', async () => {
+  test('start, list and stop change the desired state in the database', async ({ otherDb: db }) => {
     const started = await cli(
       db,
       'long-running',
@@ -107,7 +100,7 @@ describe('agentpg long-running from the command line', () => {
     expect((await cli(db, 'long-running', 'stop', 'nope')).code).toBe(1);
   });
 
-  it('restarting without --config keeps the stored config', async () => {
+  test('restarting without --config keeps the stored config', async ({ otherDb: db }) => {
     await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-2', '--config', '{"intervalMs":2000}');
     await cli(db, 'long-running', 'stop', 'w-2');
     const restarted = await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-2', '--json');
@@ -116,7 +109,7 @@ describe('agentpg long-running from the command line', () => {
     expect(row).toEqual({ active: true, config: { intervalMs: 2000 } });
   }, 180_000); // three CLI processes on a loaded two-core box
 
-  it('start --inactive creates an agent without running it', async () => {
+  test('start --inactive creates an agent without running it', async ({ otherDb: db }) => {
     const created = await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-3', '--inactive', '--json');
     expect(created.code).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ id: 'w-3', active: false });
@@ -124,7 +117,9 @@ describe('agentpg long-running from the command line', () => {
     expect(JSON.parse(started.stdout)).toMatchObject({ id: 'w-3', active: true });
   });
 
-  it('validates like client.longRunning: a config that is not a plain object is refused, nothing stored', async () => {
+  test('validates like client.longRunning: a config that is not a plain object is refused, nothing stored', async ({
+    otherDb: db,
+  }) => {
     const bad = await cli(db, 'long-running', 'start', '--kind', 'watcher', '--id', 'w-bad', '--config', '[1,2]');
     expect(bad.code).toBe(1);
     expect(await db.query(`select id from agentpg_long_running_agents where id = 'w-bad'`)).toEqual([]);

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { cliProcess } from '../helpers/cli.js';
 import { verifyApiKey } from '../../src/access/keys.js';
 import { runCli } from '../../src/cli/main.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import type { TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 
 /** The same CLI in this process (runCli, what bin.ts calls). */
 async function cli(db: TestDatabase, ...args: string[]): Promise<{ code: number; stdout: string }> {
@@ -19,13 +20,7 @@ async function cli(db: TestDatabase, ...args: string[]): Promise<{ code: number;
 }
 
 describe('agentpg keys create | list | revoke', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => db?.drop());
-
-  it('creates a key shown once, stores only its hash, lists it without secret, and revokes it', async () => {
+  test('creates a key shown once, stores only its hash, lists it without secret, and revokes it', async ({ db }) => {
     const created = await cliProcess(
       db.url,
       'keys',
@@ -66,7 +61,9 @@ describe('agentpg keys create | list | revoke', () => {
     expect(JSON.parse((await cli(db, 'keys', 'list', '--all', '--json')).stdout)).toHaveLength(1);
   });
 
-  it('refuses a tenant key without a tenant, an admin key with one, an unknown role, and an unknown id', async () => {
+  test('refuses a tenant key without a tenant, an admin key with one, an unknown role, and an unknown id', async ({
+    db,
+  }) => {
     const noTenant = await cli(db, 'keys', 'create', '--role', 'tenant');
     expect(noTenant).toMatchObject({ code: 2, stdout: expect.stringMatching(/a tenant key needs a tenant/) });
     const adminTenant = await cli(db, 'keys', 'create', '--role', 'admin', '--tenant', 'A');

@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { defineAgent, defineTool, requestInput, type AgentPG } from '../../src/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
-import { untilValue } from '../helpers/until.js';
-import { MODEL } from '../runs/helpers.js';
+import { MODEL, untilRunState } from '../runs/helpers.js';
 
 let db: TestDatabase;
 let client: AgentPG;
@@ -47,10 +46,7 @@ async function waitingRun(tool: string): Promise<string> {
   const agent = client.agent('ops');
   const sid = await agent.newSession({ tenantId: 'cli-t', identifier: `s-${Math.random()}` });
   const runId = await agent.enqueue(sid, tool);
-  await untilValue(
-    () => client.runs.get(runId),
-    (r) => r?.state === 'awaiting_input',
-  );
+  await untilRunState(client, runId, 'awaiting_input');
   return runId;
 }
 

@@ -5,6 +5,7 @@ import { instanceProcesses, spawnInstance, type InstanceProcess } from '../fixtu
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
 import { until } from '../helpers/until.js';
+import { instanceAgentLinks, recordJobTransitions } from '../runs/helpers.js';
 
 // Capability routing across real processes (issue 13's acceptance; the one-process variant is
 // test/runs/routing.test.ts). Three instance processes on one database:
@@ -39,21 +40,6 @@ const spawn = async (id: string, env: Record<string, string>) => {
   return p;
 };
 
-/** Every activation (a fetch) and every hand-back (→ retry) of a runs-queue job, as the database saw it. */
-async function recordJobTransitions(): Promise<void> {
-  await db.query(`create table test_job_transitions (job_id uuid, run_id uuid, state text, priority int)`);
-  await db.query(`create function test_record_job_transition() returns trigger language plpgsql as $$
-    begin
-      if new.name = 'agentpg_runs' and new.state is distinct from old.state and new.state in ('active', 'retry') then
-        insert into test_job_transitions values (new.id, (new.data->>'runId')::uuid, new.state::text, new.priority);
-      end if;
-      return null;
-    end $$`);
-  await db.query(
-    `create trigger test_record_job_transition after update on agentpg_boss.job for each row execute function test_record_job_transition()`,
-  );
-}
-
 interface Fetches {
   runsFetched: number;
   foreignRunsFetched: number;
@@ -71,16 +57,12 @@ test.beforeAll(async ({ db: testDb, fake: testFake }) => {
     spawn('rt-b', { AGENTPG_AGENTS: 'echo,plain', AGENTPG_NO_TOOLS: '1' }),
     spawn('rt-c', { AGENTPG_AGENTS: 'plain' }),
   ]);
-  await recordJobTransitions();
+  await recordJobTransitions(db);
 }, 120_000);
 
 describe('capability routing across three instance processes', () => {
   it('links each instance only to the agents it can run', async () => {
-    const links = await db.query(
-      `select instance_id, array_agg(agent_name order by agent_name) as agents
-         from agentpg_instance_agents group by instance_id order by instance_id`,
-    );
-    expect(links).toEqual([
+    expect(await instanceAgentLinks(db)).toEqual([
       { instance_id: 'rt-a', agents: ['echo', 'plain'] },
       { instance_id: 'rt-b', agents: ['plain'] },
       { instance_id: 'rt-c', agents: ['plain'] },

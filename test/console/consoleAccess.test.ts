@@ -5,7 +5,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createApiKey, revokeApiKey } from '../../src/access/keys.js';
+import { createApiKey } from '../../src/access/keys.js';
+import { createKeySet, type KeySet } from '../helpers/keys.js';
 import { AgentPG } from '../../src/client.js';
 import { defineAgent } from '../../src/model/agent.js';
 import { defineTool } from '../../src/model/tool.js';
@@ -92,20 +93,14 @@ async function status(res: Response): Promise<number> {
   return res.status;
 }
 
-const keys: Record<'admin' | 'operator' | 'tenantA' | 'tenantB' | 'revoked', string> = {} as never;
+const keys: KeySet = {} as never;
 let sessionA: string;
 let sessionB: string;
 let runA: string;
 let runB: string;
 
 beforeAll(async () => {
-  keys.admin = (await createApiKey(pool, { role: 'admin' })).key;
-  keys.operator = (await createApiKey(pool, { role: 'operator' })).key;
-  keys.tenantA = (await createApiKey(pool, { role: 'tenant', tenantIds: ['A'] })).key;
-  keys.tenantB = (await createApiKey(pool, { role: 'tenant', tenantIds: ['B'] })).key;
-  const revoked = await createApiKey(pool, { role: 'tenant', tenantIds: ['A'] });
-  await revokeApiKey(pool, revoked.id);
-  keys.revoked = revoked.key;
+  Object.assign(keys, await createKeySet(pool));
   sessionA = await client.agent('chat').newSession({ tenantId: 'A', identifier: 'alice-session' });
   sessionB = await client.agent('chat').newSession({ tenantId: 'B', identifier: 'bob-session' });
   runA = await client.agent('chat').enqueue(sessionA, 'hello from A');

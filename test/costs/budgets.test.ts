@@ -1,12 +1,10 @@
 import { describe, expect } from 'vitest';
 import { z } from 'zod';
-import { AgentPG, ConfigError, defineAgent, defineTool, RunFailedError } from '../../src/index.js';
+import { AgentPG, ConfigError, type AgentPGConfig, defineAgent, defineTool, RunFailedError } from '../../src/index.js';
 import pg from 'pg';
 import { costOf, DEFAULT_PRICES } from '../../src/costs/prices.js';
 import { createMetrics } from '../../src/service/metrics.js';
-import type { FakeAnthropic } from '../../src/testing/index.js';
-import type { TestDatabase } from '../helpers/db.js';
-import { test } from '../helpers/fixtures.js';
+import { test as base, type TestDatabase } from '../helpers/fixtures.js';
 
 const MODEL = 'claude-sonnet-5-5';
 const RUN_BUDGET_TOKENS = 4_000;
@@ -20,51 +18,53 @@ const add = defineTool({
   execute: ({ a, b }) => String(a + b),
 });
 
-let db: TestDatabase;
-let fake: FakeAnthropic;
-let looping: AgentPG;
-let chatting: AgentPG;
+const test = base
+  .extend('looping', { scope: 'file' }, async ({ startClient }) =>
+    startClient({
+      agents: [
+        defineAgent({ name: 'looper', model: MODEL, maxTokens: MAX_TOKENS, tools: ['add'] }),
+        defineAgent({
+          name: 'thrifty',
+          model: MODEL,
+          maxTokens: MAX_TOKENS,
+          tools: ['add'],
+          budget: { maxTokens: 1_500 },
+        }),
+      ],
+      tools: [add],
+      maxToolIterations: 1000,
+      budgets: { perRun: { maxTokens: RUN_BUDGET_TOKENS } },
+    }),
+  )
+  // Another client (its own budgets), another agent: each client runs only its own agent's runs.
+  .extend('chatting', { scope: 'file' }, async ({ startClient }) =>
+    startClient({
+      agents: [defineAgent({ name: 'chat', model: MODEL, maxTokens: MAX_TOKENS })],
+      budgets: {
+        perTenant: { maxTokens: TENANT_BUDGET_TOKENS, period: 'day' },
+        // A tenant on a plan of its own: too small for even one call.
+        tenants: { tiny: { maxTokens: 10, period: 'hour' } },
+      },
+    }),
+  );
 
-test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
-  db = testDb;
-  fake = testFake;
-  // The looper always asks for the tool again; the chat agent answers at once.
+// The looper always asks for the tool again; the chat agent answers at once.
+test.beforeAll(({ fake }) => {
   fake.setResponder((req) =>
     req.body.tools?.length ? { toolUses: [{ name: 'add', input: { a: 1, b: 2 } }] } : { text: 'hello there' },
   );
-  looping = await startClient({
-    agents: [
-      defineAgent({ name: 'looper', model: MODEL, maxTokens: MAX_TOKENS, tools: ['add'] }),
-      defineAgent({
-        name: 'thrifty',
-        model: MODEL,
-        maxTokens: MAX_TOKENS,
-        tools: ['add'],
-        budget: { maxTokens: 1_500 },
-      }),
-    ],
-    tools: [add],
-    maxToolIterations: 1000,
-    budgets: { perRun: { maxTokens: RUN_BUDGET_TOKENS } },
-  });
-  // Another client (its own budgets), another agent: each client runs only its own agent's runs.
-  chatting = await startClient({
-    agents: [defineAgent({ name: 'chat', model: MODEL, maxTokens: MAX_TOKENS })],
-    budgets: {
-      perTenant: { maxTokens: TENANT_BUDGET_TOKENS, period: 'day' },
-      // A tenant on a plan of its own: too small for even one call.
-      tenants: { tiny: { maxTokens: 10, period: 'hour' } },
-    },
-  });
 });
 
-async function runCosts(runId: string) {
+async function runCosts(db: TestDatabase, runId: string) {
   const [row] = await db.query(`select * from agentpg_run_costs where run_id = $1`, [runId]);
   return row;
 }
 
 describe('cost and budgets', { timeout: 120_000 }, () => {
-  test('stores each model call cost from the price table and sums it per run, session and tenant', async () => {
+  test('stores each model call cost from the price table and sums it per run, session and tenant', async ({
+    db,
+    chatting,
+  }) => {
     const agent = chatting.agent('chat');
     const sessionId = await agent.newSession({ tenantId: 'costly', identifier: 'one' });
     const res = await agent.run(sessionId, 'hi');
@@ -80,7 +80,7 @@ describe('cost and budgets', { timeout: 120_000 }, () => {
     );
     expect(expected).toBeGreaterThan(0);
     expect(Number(m.cost_usd)).toBeCloseTo(expected, 9);
-    const run = await runCosts(res.run.id);
+    const run = await runCosts(db, res.run.id);
     expect(run).toMatchObject({ tenant_id: 'costly', model_calls: 1 });
     expect(Number(run.cost_usd)).toBeCloseTo(expected, 9);
     const [session] = await db.query(`select * from agentpg_session_costs where session_id = $1`, [sessionId]);
@@ -99,14 +99,14 @@ describe('cost and budgets', { timeout: 120_000 }, () => {
     }
   });
 
-  test('a run budget stops a looping agent before the call that would exceed it', async () => {
+  test('a run budget stops a looping agent before the call that would exceed it', async ({ db, fake, looping }) => {
     const agent = looping.agent('looper');
     const sessionId = await agent.newSession({ tenantId: 'loops', identifier: 'loop' });
     const before = fake.stats.received;
     const err = await agent.run(sessionId, 'loop forever').catch((e) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect(err.run.errorType).toBe('budget_exceeded');
-    const run = await runCosts(err.run.id);
+    const run = await runCosts(db, err.run.id);
     const spent =
       Number(run.input_tokens) +
       Number(run.output_tokens) +
@@ -123,7 +123,7 @@ describe('cost and budgets', { timeout: 120_000 }, () => {
     expect(Number(next)).toBeGreaterThan(MAX_TOKENS);
   });
 
-  test("an agent's budget replaces the client's run budget", async () => {
+  test("an agent's budget replaces the client's run budget", async ({ looping }) => {
     const agent = looping.agent('thrifty');
     const err = await agent
       .run(await agent.newSession({ tenantId: 'loops', identifier: 'thrifty' }), 'loop')
@@ -139,7 +139,7 @@ describe('cost and budgets', { timeout: 120_000 }, () => {
     ).toThrow(ConfigError);
   });
 
-  test('a tenant budget per day stops that tenant before its call; other tenants go on', async () => {
+  test('a tenant budget per day stops that tenant before its call; other tenants go on', async ({ db, chatting }) => {
     const agent = chatting.agent('chat');
     let failed: RunFailedError | null = null;
     let completed = 0;
@@ -154,7 +154,7 @@ describe('cost and budgets', { timeout: 120_000 }, () => {
     expect(failed).toBeInstanceOf(RunFailedError);
     expect(failed!.run.errorType).toBe('budget_exceeded');
     expect(failed!.run.errorMessage).toMatch(/tenant's daily budget of 400 tokens/);
-    expect((await runCosts(failed!.run.id)).model_calls).toBe(0);
+    expect((await runCosts(db, failed!.run.id)).model_calls).toBe(0);
     const [day] = await db.query(
       `select input_tokens + output_tokens + cache_creation_input_tokens + cache_read_input_tokens as tokens
          from agentpg_tenant_costs where tenant_id = 'small'`,
@@ -165,7 +165,7 @@ describe('cost and budgets', { timeout: 120_000 }, () => {
     expect(other.run.state).toBe('completed');
   });
 
-  test("a named tenant's own budget replaces the one every tenant gets", async () => {
+  test("a named tenant's own budget replaces the one every tenant gets", async ({ db, chatting }) => {
     const agent = chatting.agent('chat');
     const err = await agent.run(await agent.newSession({ tenantId: 'tiny', identifier: 't' }), 'hi').then(
       () => null,
@@ -174,28 +174,19 @@ describe('cost and budgets', { timeout: 120_000 }, () => {
     expect(err).toBeInstanceOf(RunFailedError);
     expect(err!.run.errorType).toBe('budget_exceeded');
     expect(err!.run.errorMessage).toMatch(/tenant's hourly budget of 10 tokens/);
-    expect((await runCosts(err!.run.id)).model_calls).toBe(0);
+    expect((await runCosts(db, err!.run.id)).model_calls).toBe(0);
   });
 
   test('a USD budget needs a price for every model: ConfigError at construction', () => {
-    expect(
-      () =>
-        new AgentPG({
-          databaseUrl: 'postgres://x@localhost/db',
-          anthropic: { apiKey: 'sk-ant-x' },
-          agents: [defineAgent({ name: 'a', model: 'my-own-model' })],
-          budgets: { perRun: { maxUsd: 1 } },
-        }),
-    ).toThrow(ConfigError);
-    expect(
-      () =>
-        new AgentPG({
-          databaseUrl: 'postgres://x@localhost/db',
-          anthropic: { apiKey: 'sk-ant-x' },
-          agents: [defineAgent({ name: 'a', model: 'my-own-model' })],
-          budgets: { perRun: { maxUsd: 1 } },
-          prices: { 'my-own-model': { inputPerMTok: 1, outputPerMTok: 2 } },
-        }),
-    ).not.toThrow();
+    const withUsdBudget = (config: Partial<AgentPGConfig>) => () =>
+      new AgentPG({
+        databaseUrl: 'postgres://x@localhost/db',
+        anthropic: { apiKey: 'sk-ant-x' },
+        agents: [defineAgent({ name: 'a', model: 'my-own-model' })],
+        budgets: { perRun: { maxUsd: 1 } },
+        ...config,
+      });
+    expect(withUsdBudget({})).toThrow(ConfigError);
+    expect(withUsdBudget({ prices: { 'my-own-model': { inputPerMTok: 1, outputPerMTok: 2 } } })).not.toThrow();
   });
 });

@@ -1,14 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { describe, expect } from 'vitest';
 import { test } from '../helpers/fixtures.js';
 
 describe('the agentpg schema, read back from the catalog', () => {
-  let db: TestDatabase;
-  test.beforeAll(async ({ db: testDb }) => {
-    db = testDb;
-  });
-
-  it('has every table of seed 000 plus messages, tool calls and long-running agents', async () => {
+  test('has every table of seed 000 plus messages, tool calls and long-running agents', async ({ db }) => {
     const rows = await db.query<{ table_name: string }>(
       `select table_name from information_schema.tables where table_schema = 'public' and table_name like 'agentpg\\_%' order by 1`,
     );
@@ -30,7 +24,7 @@ describe('the agentpg schema, read back from the catalog', () => {
     expect(names).not.toContain('agentpg_leader');
   });
 
-  it('links instance_agents and instance_tools with ON DELETE CASCADE', async () => {
+  test('links instance_agents and instance_tools with ON DELETE CASCADE', async ({ db }) => {
     const rows = await db.query<{ table_name: string; delete_rule: string }>(`
       select tc.table_name, rc.delete_rule
       from information_schema.table_constraints tc
@@ -40,7 +34,7 @@ describe('the agentpg schema, read back from the catalog', () => {
     expect(new Set(rows.map((r) => r.delete_rule))).toEqual(new Set(['CASCADE']));
   });
 
-  it('deleting an instance removes its agent and tool links, not the definitions', async () => {
+  test('deleting an instance removes its agent and tool links, not the definitions', async ({ db }) => {
     await db.query(`insert into agentpg_instances (id, hostname, pid) values ('i1', 'h', 1)`);
     await db.query(`insert into agentpg_agents (name, model) values ('chat', 'claude-x')`);
     await db.query(`insert into agentpg_tools (name, description, input_schema) values ('weather', 'w', '{}')`);
@@ -52,7 +46,7 @@ describe('the agentpg schema, read back from the catalog', () => {
     expect(await db.query(`select * from agentpg_agents where name = 'chat'`)).toHaveLength(1);
   });
 
-  it('refuses unknown run states and terminal states without a finalized_at', async () => {
+  test('refuses unknown run states and terminal states without a finalized_at', async ({ db }) => {
     const [s] = await db.query(`insert into agentpg_sessions (tenant_id, identifier) values ('t', 'u') returning id`);
     await expect(
       db.query(
@@ -75,14 +69,11 @@ describe('the agentpg schema, read back from the catalog', () => {
 });
 
 describe('operator views', () => {
-  let db: TestDatabase;
-  // A database of its own: the first describe's rows would show here.
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => db?.drop());
+  // A database of its own (otherDb): the first describe's rows would show here.
 
-  it('agentpg_stale_instances and agentpg_stuck_runs find what the cleanup job will act on', async () => {
+  test('agentpg_stale_instances and agentpg_stuck_runs find what the cleanup job will act on', async ({
+    otherDb: db,
+  }) => {
     await db.query(
       `insert into agentpg_instances (id, last_heartbeat_at) values ('fresh', now()), ('stale', now() - interval '5 minutes')`,
     );

@@ -9,6 +9,8 @@ import { createTestDatabase, type TestDatabase } from './db.js';
  * The tests' shared fixtures, one per test file (scope 'file'), each torn down after the file's
  * last test and its afterAll hooks:
  * - `db`: the file's own database, migrated (cloned from the run's template);
+ * - `otherDb`: a second one, for a block of tests whose rows must not meet those of the file's others
+ *   (`test('…', async ({ otherDb: db }) => …)`);
  * - `fake`: the fake Messages API (src/testing);
  * - `proxy`: a TCP proxy in front of the database server (`proxy.urlFor(db.url)`), to cut connections;
  * - `startClient(config)`: a started AgentPG on `db` and `fake`, stopped at the end (in reverse
@@ -18,12 +20,14 @@ import { createTestDatabase, type TestDatabase } from './db.js';
 // vitest reads a fixture's dependencies from its first parameter, which must be a destructuring
 // pattern: `{}` for none.
 /* eslint-disable no-empty-pattern */
+const database = async ({}, { onCleanup }: { onCleanup: (fn: () => Promise<void>) => void }) => {
+  const db = await createTestDatabase();
+  onCleanup(() => db.drop());
+  return db;
+};
 export const test = base
-  .extend('db', { scope: 'file' }, async ({}, { onCleanup }) => {
-    const db = await createTestDatabase();
-    onCleanup(() => db.drop());
-    return db;
-  })
+  .extend('db', { scope: 'file' }, database)
+  .extend('otherDb', { scope: 'file' }, database)
   .extend('fake', { scope: 'file' }, async ({}, { onCleanup }) => {
     const fake = await startFakeAnthropic();
     onCleanup(() => fake.close());

@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { AgentHandle } from '../../src/index.js';
 import type { McpStdioTransportConfig } from '../../src/mcp/config.js';
+import type { FakeAnthropic } from '../../src/testing/index.js';
+import type { TestDatabase } from './db.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
@@ -72,4 +75,26 @@ export async function standbyMcpHttpServer(token: string, port = 0): Promise<Sta
 /** Starts test/fixtures/mcp-http-server.ts in a child process (port 0: any free port) and waits until it listens. */
 export async function startMcpHttpServer(token: string, port = 0): Promise<McpHttpServerProcess> {
   return await (await standbyMcpHttpServer(token, port)).listen();
+}
+
+/** A run of `agent` in which the model calls tool `name` once with `input` (tool_use `id`), then says `done`. */
+export async function runWithToolCall(
+  agent: AgentHandle,
+  fake: FakeAnthropic,
+  name: string,
+  input: unknown,
+  id: string,
+) {
+  fake.enqueue({ toolUses: [{ id, name, input }] }, { text: 'done' });
+  const sessionId = await agent.newSession({ tenantId: 't', identifier: id });
+  return await agent.run(sessionId, 'use the tool');
+}
+
+/** The stored tool call of a run with one. */
+export async function toolCallOf(db: TestDatabase, runId: string) {
+  const [call] = await db.query(
+    `select tool_name, state, output, is_error, error_message from agentpg_tool_calls where run_id = $1`,
+    [runId],
+  );
+  return call;
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { test } from './fixtures.js';
 
 export interface ServiceProcess {
   url: string;
@@ -82,4 +83,27 @@ export async function readSse(res: Response): Promise<{ event: string; data: any
     if (event && data !== undefined) events.push({ event, data: JSON.parse(data) });
   }
   return events;
+}
+
+/** POSTs `body` to the service as JSON (a string as it is: exact bytes), with `headers` added. */
+export function postJson(service: ServiceProcess, path: string, body: unknown, headers: Record<string, string> = {}) {
+  return fetch(`${service.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/**
+ * The shared fixtures plus `service`: the service process (startService) on the file's database,
+ * without an Anthropic key (the offline fake model), `env` on top; stopped after the file's tests.
+ */
+export function testWithService(env: Record<string, string | undefined>) {
+  return test.extend('service', { scope: 'file' }, async ({ db }, { onCleanup }) => {
+    const service = await startService({ DATABASE_URL: db.url, ANTHROPIC_API_KEY: undefined, ...env });
+    onCleanup(async () => {
+      await service.stop();
+    });
+    return service;
+  });
 }

@@ -4,7 +4,13 @@ import type { FakeAnthropic } from '../../src/testing/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
 import { captureLogger, type CapturedLine } from '../helpers/logs.js';
-import { standbyMcpHttpServer, startMcpHttpServer, type McpHttpServerProcess } from '../helpers/mcpServers.js';
+import {
+  standbyMcpHttpServer,
+  startMcpHttpServer,
+  type McpHttpServerProcess,
+  runWithToolCall,
+  toolCallOf,
+} from '../helpers/mcpServers.js';
 import { until } from '../helpers/until.js';
 import { MODEL } from '../runs/helpers.js';
 
@@ -43,20 +49,10 @@ test.afterAll(async () => {
   await server?.kill();
 });
 
-async function runWithTool(name: string, input: unknown, id: string) {
-  fake.enqueue({ toolUses: [{ id, name, input }] }, { text: 'done' });
-  const agent = client.agent('web-user');
-  const sessionId = await agent.newSession({ tenantId: 't', identifier: id });
-  return await agent.run(sessionId, 'use the tool');
-}
+const runWithTool = (name: string, input: unknown, id: string) =>
+  runWithToolCall(client.agent('web-user'), fake, name, input, id);
 
-async function callOf(runId: string) {
-  const [call] = await db.query(
-    `select state, output, is_error, error_message from agentpg_tool_calls where run_id = $1`,
-    [runId],
-  );
-  return call;
-}
+const callOf = (runId: string) => toolCallOf(db, runId);
 
 describe('MCP tools over streamable HTTP', { timeout: 120_000 }, () => {
   test('offers the included tools under the prefix and runs one in a run (the header reaches the server)', async () => {

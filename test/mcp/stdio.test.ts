@@ -4,9 +4,9 @@ import type { FakeAnthropic } from '../../src/testing/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
 import { captureLogger, type CapturedLine } from '../helpers/logs.js';
-import { stdioTestServer } from '../helpers/mcpServers.js';
+import { stdioTestServer, runWithToolCall, toolCallOf } from '../helpers/mcpServers.js';
 import { untilValue } from '../helpers/until.js';
-import { MODEL } from '../runs/helpers.js';
+import { MODEL, untilRunState } from '../runs/helpers.js';
 
 // The secret the stdio server gets in its env; its `fail` tool and its stderr repeat it.
 const TOKEN = 'mcp-stdio-secret-7f3a9c';
@@ -41,20 +41,10 @@ test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
   });
 });
 
-async function runWithTool(name: string, input: unknown, id: string) {
-  fake.enqueue({ toolUses: [{ id, name, input }] }, { text: 'done' });
-  const agent = client.agent('mcp-user');
-  const sessionId = await agent.newSession({ tenantId: 't', identifier: id });
-  return await agent.run(sessionId, 'use the tool');
-}
+const runWithTool = (name: string, input: unknown, id: string) =>
+  runWithToolCall(client.agent('mcp-user'), fake, name, input, id);
 
-async function callOf(runId: string) {
-  const [call] = await db.query(
-    `select tool_name, state, output, is_error, error_message from agentpg_tool_calls where run_id = $1`,
-    [runId],
-  );
-  return call;
-}
+const callOf = (runId: string) => toolCallOf(db, runId);
 
 describe('MCP tools over stdio', { timeout: 120_000 }, () => {
   it('registers the filtered, prefixed tools like code tools: registry, agentpg_tools, agentpg_instance_tools', async () => {
@@ -92,10 +82,7 @@ describe('MCP tools over stdio', { timeout: 120_000 }, () => {
     const agent = client.agent('mcp-user');
     const sessionId = await agent.newSession({ tenantId: 't', identifier: 'fail' });
     const runId = await agent.enqueue(sessionId, 'use the failing tool');
-    await untilValue(
-      () => client.runs.get(runId),
-      (r) => r?.state === 'awaiting_input',
-    );
+    await untilRunState(client, runId, 'awaiting_input');
     const [pending] = await client.approvals.list({ runId });
     expect(pending.toolName).toBe('files__fail');
     await client.approvals.decide(runId, { toolUseId: 'toolu_fail', decision: 'approve', decidedBy: 'alice' });

@@ -3,7 +3,7 @@ import { StaleOwnerError } from '../../src/index.js';
 import { writeCheckpoint } from '../../src/ownership/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
-import { ACTIVITY_TABLE_SQL, dumpOnFailure, findLogOverlaps, findOverlaps, Instance, waitFor } from './helpers.js';
+import { dumpOnFailure, findLogOverlaps, findOverlaps, Instance, seedCounterAgents, waitFor } from './helpers.js';
 
 const AGENTS = 12;
 
@@ -30,14 +30,23 @@ describe('long-running agents across processes: crash, terminated lock session, 
       ).map((r) => [r.agent_id, r]),
     );
 
+  /** Waits until each of `moved` writes on instance `to` under a newer epoch; returns when it saw that. */
+  const writingOn = (to: string, moved: Array<{ id: string; epoch: string | number }>, everyMs: number) =>
+    waitFor(
+      `the agents writing on ${to}`,
+      async () => {
+        const l = await latest();
+        return moved.every((o) => l.get(o.id)?.instance_id === to && BigInt(l.get(o.id)!.epoch) > BigInt(o.epoch))
+          ? Date.now()
+          : 0;
+      },
+      10_000,
+      everyMs,
+    );
+
   test.beforeAll(async ({ db: testDb }) => {
     db = testDb;
-    await db.query(ACTIVITY_TABLE_SQL);
-    await db.query(`insert into agentpg_long_running_shards (id) select generate_series(0, 15)`);
-    await db.query(
-      `insert into agentpg_long_running_agents (id, kind) select 'c-' || lpad(g::text, 2, '0'), 'counter' from generate_series(1, $1) g`,
-      [AGENTS],
-    );
+    await seedCounterAgents(db.query, AGENTS);
     instances.push(
       ...(await Promise.all([
         Instance.spawn({ id: 'A', databaseUrl: db.url }),
@@ -71,17 +80,7 @@ describe('long-running agents across processes: crash, terminated lock session, 
     const killedAt = Date.now();
     a.kill('SIGKILL');
     await a.exited;
-    const movedAt = await waitFor(
-      'A agents writing on B',
-      async () => {
-        const l = await latest();
-        return before.every((o) => l.get(o.id)?.instance_id === 'B' && BigInt(l.get(o.id)!.epoch) > BigInt(o.epoch))
-          ? Date.now()
-          : 0;
-      },
-      10_000,
-      20,
-    );
+    const movedAt = await writingOn('B', before, 20);
     const elapsed = movedAt - killedAt;
     console.log(`[ownership] SIGKILL -> agents writing on the survivor after ${elapsed} ms`);
     // Sooner than the server lease (FAST_OWNERSHIP: 4 s) could have freed them: the survivor saw
@@ -151,17 +150,7 @@ describe('long-running agents across processes: crash, terminated lock session, 
     expect(onB.length).toBeGreaterThan(0);
     const stopAt = Date.now();
     b.send('stop');
-    const movedAt = await waitFor(
-      'B agents writing on C',
-      async () => {
-        const l = await latest();
-        return onB.every((o) => l.get(o.id)?.instance_id === 'C' && BigInt(l.get(o.id)!.epoch) > BigInt(o.epoch))
-          ? Date.now()
-          : 0;
-      },
-      10_000,
-      10,
-    );
+    const movedAt = await writingOn('C', onB, 10);
     const elapsed = movedAt - stopAt;
     console.log(`[ownership] graceful stop -> agents writing on the other instance after ${elapsed} ms`);
     expect(elapsed).toBeLessThan(5000);

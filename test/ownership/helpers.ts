@@ -300,3 +300,66 @@ export async function expectQueuedWritesFenced(
     expect(r.message).toMatch(/terminat|Connection|timeout|ECONNRESET|EPIPE/i);
   return { fenced, committed: results.filter((x) => x.ok).length };
 }
+
+/** The counter agents' world: the activity table, 16 shards and `agents` counter agents c-01, c-02, … */
+export async function seedCounterAgents(
+  query: (text: string, params?: unknown[]) => Promise<any[]>,
+  agents: number,
+): Promise<void> {
+  await query(ACTIVITY_TABLE_SQL);
+  await query(`insert into agentpg_long_running_shards (id) select generate_series(0, 15)`);
+  await query(
+    `insert into agentpg_long_running_agents (id, kind) select 'c-' || lpad(g::text, 2, '0'), 'counter' from generate_series(1, $1) g`,
+    [agents],
+  );
+}
+
+/**
+ * The partition scenario of the proxy and the netns tests. `p` owns `onP` and writes; `link` cuts
+ * it off from Postgres: it must give up (client lease) strictly before `q` takes over (server
+ * lease), and its writes still unanswered at the heal (queued by the cut) must, once answered, all
+ * be fenced off. Returns when each happened, and the outcome counts, for the test's log and checks.
+ */
+export async function cutAndHeal(
+  p: Instance,
+  q: Instance,
+  onP: OwnedAgent[],
+  link: { cut(): void; heal(): void },
+  opts: {
+    giveUpMs: number;
+    takeOverMs: number;
+    answeredMs: number;
+    query: (text: string, params?: unknown[]) => Promise<any[]>;
+  },
+) {
+  const cutAt = Date.now();
+  link.cut();
+  const { gaveUpAt, tookOverAt } = await awaitTakeover(p, q, onP, opts);
+  // heartbeat + client lease < server lease: the old owner stopped strictly before the new one started.
+  expect(gaveUpAt).toBeLessThan(tookOverAt);
+
+  // The writes of P's (old) ownerships still unanswered now: in flight when the cut began, or
+  // issued during it. Nothing crosses the cut, so they reach the server after the heal.
+  const { outcome, queued } = unansweredWrites(p, onP);
+  expect(queued.length).toBeGreaterThan(0);
+  const healedAt = Date.now();
+  link.heal();
+  // Every one of them comes back ...
+  await waitFor('queued writes answered', () => queued.every((f) => outcome(f)), opts.answeredMs).catch((err) => {
+    const missing = queued.filter((f) => !outcome(f));
+    throw new Error(
+      `${err.message}: ${missing.length}/${queued.length} unanswered; P exit ${p.child.exitCode}; stderr ${p.stderr.join('').slice(0, 2000)}`,
+    );
+  });
+  // ... and every one that reached the server after the heal was rejected by the fence. (One
+  // that the server had committed just before the cut, its reply held back, comes back ok: its
+  // row must predate the heal, and the tests' overlap checks cover it.) The others never reached a
+  // commit: their connection was ended by the server while the cut held their transaction open
+  // (idle_in_transaction_session_timeout of ctx.fenced).
+  const { fenced, committed } = await expectQueuedWritesFenced(
+    queued.map((f) => outcome(f)!),
+    healedAt,
+    opts.query,
+  );
+  return { cutAt, gaveUpAt, tookOverAt, queued: queued.length, fenced, committed };
+}

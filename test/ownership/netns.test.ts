@@ -2,15 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.js';
 import {
-  ACTIVITY_TABLE_SQL,
-  awaitTakeover,
+  cutAndHeal,
   dumpOnFailure,
-  expectQueuedWritesFenced,
   findLogOverlaps,
   findOverlaps,
   Instance,
   LEASE_OWNERSHIP,
-  unansweredWrites,
+  seedCounterAgents,
   waitFor,
 } from './helpers.js';
 import { createNetnsLab, netnsUnavailable, type NetnsLab } from './netns.js';
@@ -50,12 +48,7 @@ describe.skipIf(unavailable !== null)(
       await migrate(lab.directUrl);
       pool = new pg.Pool({ connectionString: lab.directUrl, max: 3 });
       pool.on('error', () => {});
-      await query(ACTIVITY_TABLE_SQL);
-      await query(`insert into agentpg_long_running_shards (id) select generate_series(0, 15)`);
-      await query(
-        `insert into agentpg_long_running_agents (id, kind) select 'c-' || g, 'counter' from generate_series(1, $1) g`,
-        [AGENTS],
-      );
+      await seedCounterAgents(query, AGENTS);
       [p, q] = await Promise.all([
         Instance.spawn({ id: 'P', databaseUrl: lab.appUrl, ownership: LEASE_OWNERSHIP, netns: lab.appNs }),
         Instance.spawn({ id: 'Q', databaseUrl: lab.directUrl, ownership: LEASE_OWNERSHIP }),
@@ -88,28 +81,18 @@ describe.skipIf(unavailable !== null)(
         onP.every((a) => p.has('write', (e) => e.ok && e.agent === a.id && e.epoch === Number(a.epoch))),
       );
 
-      const cutAt = Date.now();
-      lab.cut();
-      const { gaveUpAt, tookOverAt } = await awaitTakeover(p, q, onP, { giveUpMs: 20_000, takeOverMs: 30_000 });
+      // The queued writes are answered once TCP retransmits them after the heal.
+      const { cutAt, gaveUpAt, tookOverAt, queued, fenced, committed } = await cutAndHeal(p, q, onP, lab, {
+        giveUpMs: 20_000,
+        takeOverMs: 30_000,
+        answeredMs: 60_000,
+        query,
+      });
       console.log(
         `[ownership] netns packet drop: P gave up after ${gaveUpAt - cutAt} ms, Q took over after ${tookOverAt - cutAt} ms`,
       );
-      expect(gaveUpAt).toBeLessThan(tookOverAt);
-
-      const { outcome, queued } = unansweredWrites(p, onP);
-      expect(queued.length).toBeGreaterThan(0);
-      const healedAt = Date.now();
-      lab.heal();
-      await waitFor(
-        'queued writes answered (TCP retransmits after the heal)',
-        () => queued.every((f) => outcome(f)),
-        60_000,
-        100,
-      );
-      const results = queued.map((f) => outcome(f)!);
-      const { fenced, committed } = await expectQueuedWritesFenced(results, healedAt, query);
       console.log(
-        `[ownership] netns: ${results.length} writes queued during the cut: ${fenced} rejected by the fence, ${committed} committed before the cut, the rest lost with their connection`,
+        `[ownership] netns: ${queued} writes queued during the cut: ${fenced} rejected by the fence, ${committed} committed before the cut, the rest lost with their connection`,
       );
 
       const rows = await query(`select agent_id, epoch::text as epoch, instance_id, at from test_activity`);

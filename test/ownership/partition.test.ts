@@ -3,15 +3,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
 import {
-  ACTIVITY_TABLE_SQL,
-  awaitTakeover,
+  cutAndHeal,
   dumpOnFailure,
-  expectQueuedWritesFenced,
   findLogOverlaps,
   findOverlaps,
   Instance,
   LEASE_OWNERSHIP,
-  unansweredWrites,
+  seedCounterAgents,
   waitFor,
 } from './helpers.js';
 
@@ -33,12 +31,7 @@ describe('partition through a freezing TCP proxy (the lease path)', () => {
   test.beforeAll(async ({ db: testDb, proxy: testProxy }) => {
     db = testDb;
     proxy = testProxy;
-    await db.query(ACTIVITY_TABLE_SQL);
-    await db.query(`insert into agentpg_long_running_shards (id) select generate_series(0, 15)`);
-    await db.query(
-      `insert into agentpg_long_running_agents (id, kind) select 'c-' || lpad(g::text, 2, '0'), 'counter' from generate_series(1, $1) g`,
-      [AGENTS],
-    );
+    await seedCounterAgents(db.query, AGENTS);
     [p, q] = await Promise.all([
       Instance.spawn({ id: 'P', databaseUrl: proxy.urlFor(db.url), ownership: LEASE_OWNERSHIP }),
       Instance.spawn({ id: 'Q', databaseUrl: db.url, ownership: LEASE_OWNERSHIP }),
@@ -65,45 +58,31 @@ describe('partition through a freezing TCP proxy (the lease path)', () => {
     await waitFor('P writing', () => p.has('write', (e) => e.ok));
     const onP = (await owners()).filter((r) => r.owner_instance_id === 'P');
 
-    const frozenAt = Date.now();
-    proxy.freeze();
-
-    // P: the client lease runs out, every handler is aborted as lost.
     // P: the client lease runs out, every handler is aborted as lost. Q: takes over once the
     // server lease ended P's lock sessions.
-    const { gaveUpAt, tookOverAt } = await awaitTakeover(p, q, onP, { giveUpMs: 15_000, takeOverMs: 15_000 });
+    const freeze = { cut: () => proxy.freeze(), heal: () => proxy.thaw() };
+    const {
+      cutAt: frozenAt,
+      gaveUpAt,
+      tookOverAt,
+      queued,
+      fenced,
+      committed,
+    } = await cutAndHeal(p, q, onP, freeze, {
+      giveUpMs: 15_000,
+      takeOverMs: 15_000,
+      answeredMs: 20_000,
+      query: db.query,
+    });
     console.log(
       `[ownership] proxy freeze: P gave up after ${gaveUpAt - frozenAt} ms, Q took over after ${tookOverAt - frozenAt} ms`,
     );
-    // heartbeat + client lease < server lease: the old owner stopped strictly before the new one started.
-    expect(gaveUpAt).toBeLessThan(tookOverAt);
+    console.log(
+      `[ownership] ${queued} writes queued during the cut: ${fenced} rejected by the fence, ${committed} committed before the cut, the rest lost with their connection`,
+    );
     // Postgres never ends a session before its idle_session_timeout (counted from the last heartbeat).
     expect(tookOverAt - frozenAt).toBeGreaterThanOrEqual(
       LEASE_OWNERSHIP.serverLeaseMs - LEASE_OWNERSHIP.heartbeatIntervalMs,
-    );
-
-    // The writes of P's (old) ownerships still unanswered now: in flight when the cut began, or
-    // issued during it. Nothing crosses the frozen proxy, so they reach the server after the heal.
-    const { outcome, queued } = unansweredWrites(p, onP);
-    expect(queued.length).toBeGreaterThan(0);
-    const healedAt = Date.now();
-    proxy.thaw();
-    // Every one of them comes back ...
-    await waitFor('queued writes answered', () => queued.every((f) => outcome(f)), 20_000).catch((err) => {
-      const missing = queued.filter((f) => !outcome(f));
-      throw new Error(
-        `${err.message}: ${missing.length}/${queued.length} unanswered; P exit ${p.child.exitCode}; stderr ${p.stderr.join('').slice(0, 2000)}`,
-      );
-    });
-    // ... and every one that reached the server after the heal was rejected by the fence. (One
-    // that the server had committed just before the cut, its reply held by the proxy, comes back
-    // ok: its row must predate the heal, and the overlap check below covers it.)
-    const results = queued.map((f) => outcome(f)!);
-    // The others never reached a commit: their connection was ended by the server while the cut
-    // held their transaction open (idle_in_transaction_session_timeout of ctx.fenced).
-    const { fenced, committed } = await expectQueuedWritesFenced(results, healedAt, db.query);
-    console.log(
-      `[ownership] ${results.length} writes queued during the cut: ${fenced} rejected by the fence, ${committed} committed before the cut, the rest lost with their connection`,
     );
 
     // After the heal P rejoins and gets its share back: activity goes on, still without overlap.

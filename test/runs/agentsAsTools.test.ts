@@ -19,7 +19,7 @@ import type { FakeReply, FakeRequest } from '../../src/testing/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
 import { until, untilValue } from '../helpers/until.js';
-import { assertValidTranscript, MODEL } from './helpers.js';
+import { assertValidTranscript, MODEL, sessionTranscript } from './helpers.js';
 
 let db: TestDatabase;
 let a: AgentPG;
@@ -133,13 +133,6 @@ test.beforeAll(async ({ db: testDb, fake, startClient }) => {
   b = await startClient({ ...config, instanceId: 'inst-b' });
 });
 
-async function transcriptOf(runId: string) {
-  return await db.query<{ role: string; content: any[] }>(
-    `select role, content from agentpg_messages where session_id = (select session_id from agentpg_runs where id = $1) order by seq`,
-    [runId],
-  );
-}
-
 /** The run tree, by depth, then agent name: children started in one transaction share created_at. */
 async function treeOf(rootId: string) {
   return await db.query(
@@ -196,9 +189,9 @@ describe('agents as tools', () => {
       expect(child.parent_session_id).toBe(child.parent_session);
       expect(child.call_run_id).toBe(child.parent_run_id);
       expect(child.identifier).toBe(child.parent_tool_use_id);
-      assertValidTranscript(await transcriptOf(child.id));
+      assertValidTranscript(await sessionTranscript(db, child.id));
     }
-    assertValidTranscript(await transcriptOf(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
     // The run context given at the root reaches every run of the tree (their tools read it).
     const contexts = await db.query(`select context from agentpg_runs where id = any($1)`, [tree.map((r) => r.id)]);
     expect(contexts).toEqual(tree.map(() => ({ context: { userId: 'u-7' } })));
@@ -265,7 +258,7 @@ describe('agents as tools', () => {
       { tool_name: 'checker', state: 'succeeded', is_error: false },
       { tool_name: 'flaky', state: 'failed', is_error: true },
     ]);
-    assertValidTranscript(await transcriptOf(tree[0].id));
+    assertValidTranscript(await sessionTranscript(db, tree[0].id));
   });
 
   test('cancelling the root mid-way cancels the whole tree, and every transcript stays valid', async () => {
@@ -294,7 +287,7 @@ describe('agents as tools', () => {
       ['middle', 'cancelled'],
       ['slowpoke', 'cancelled'],
     ]);
-    for (const r of tree) assertValidTranscript(await transcriptOf(r.id));
+    for (const r of tree) assertValidTranscript(await sessionTranscript(db, r.id));
     await until(
       async () => (await db.query(`select id from agentpg_boss.job where name = 'agentpg_runs'`)).length === 0,
       30_000,
@@ -324,7 +317,7 @@ describe('agents as tools', () => {
       ['patient', 'completed'],
       ['slowpoke', 'failed'],
     ]);
-    assertValidTranscript(await transcriptOf(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
   });
 
   test('a run woken from its wait and cancelled again is still ended by an execution (its tool turn answered)', async () => {
@@ -351,7 +344,7 @@ describe('agents as tools', () => {
     }
     expect((await a.runs.wait(runId, { timeoutMs: 30_000 })).state).toBe('cancelled');
     releaseSlowpoke();
-    assertValidTranscript(await transcriptOf(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
     const [call] = await db.query(`select state, is_error from agentpg_tool_calls where run_id = $1`, [runId]);
     expect(call).toEqual({ state: 'failed', is_error: true });
   });

@@ -1,11 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AlreadyDecidedError, defineAgent, defineTool, type AgentPG, type AgentPGConfig } from '../../src/index.js';
-import { startFakeAnthropic, type FakeAnthropic, type FakeRequest } from '../../src/testing/index.js';
+import { startFakeAnthropic, type FakeAnthropic } from '../../src/testing/index.js';
 import { createHttpApp } from '../../src/service/http.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { untilValue } from '../helpers/until.js';
-import { assertValidTranscript, MODEL, startClient } from './helpers.js';
+import {
+  assertValidTranscript,
+  MODEL,
+  sessionTranscript,
+  startClient,
+  toolPromptResponder,
+  untilRunState,
+} from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -38,22 +44,6 @@ const quick = defineTool({
   execute: () => 'quick ran',
 });
 
-/**
- * Replies from the conversation, so concurrent runs get their own answers: a prompt
- * `tool:<name>:<json>` asks for that tool; a tool_result is echoed back as the final text.
- */
-function responder(req: FakeRequest) {
-  const last = req.body.messages.at(-1)!;
-  const blocks = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as any[]);
-  const results = blocks.filter((b) => b.type === 'tool_result');
-  if (results.length > 0)
-    return { text: 'result: ' + results.map((r) => `${r.is_error ? 'ERR ' : ''}${String(r.content)}`).join('|') };
-  const text = blocks.find((b) => b.type === 'text')?.text ?? '';
-  const m = /^tool:(\w+):(.*)$/.exec(text);
-  if (m) return { toolUses: [{ name: m[1], input: JSON.parse(m[2]) }] };
-  return { text: `plain: ${text}` };
-}
-
 const agents = [defineAgent({ name: 'banker', model: MODEL, tools: ['transfer', 'maybe', 'quick'] })];
 const tools = [transfer, maybe, quick];
 // The backstop poll at 10 minutes: every resume here must come from a notification or, for a
@@ -62,7 +52,7 @@ const config: Partial<AgentPGConfig> = { agents, tools, runConcurrency: 1, runPo
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  fake = await startFakeAnthropic({ responder });
+  fake = await startFakeAnthropic({ responder: toolPromptResponder });
   client = await startClient(db, fake, config);
 }, 60_000);
 
@@ -80,20 +70,9 @@ async function enqueue(prompt: string, sessionId?: string) {
 }
 
 async function waiting(runId: string) {
-  await untilValue(
-    () => client.runs.get(runId),
-    (r) => r?.state === 'awaiting_input',
-    60_000,
-  );
+  await untilRunState(client, runId, 'awaiting_input', 60_000);
   const [pending] = await client.approvals.list({ runId });
   return pending;
-}
-
-async function transcript(runId: string) {
-  return await db.query<{ role: string; content: any[] }>(
-    `select role, content from agentpg_messages where session_id = (select session_id from agentpg_runs where id = $1) order by seq`,
-    [runId],
-  );
 }
 
 describe('human approval of tool calls', { timeout: 180_000 }, () => {
@@ -132,7 +111,7 @@ describe('human approval of tool calls', { timeout: 180_000 }, () => {
     );
     expect(call).toMatchObject({ approval: 'approved', decided_by: 'alice', state: 'succeeded' });
     expect(call.decided_at).toBeInstanceOf(Date);
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
     await expect(
       client.approvals.decide(runId, { toolUseId: pending.toolUseId, decision: 'deny', decidedBy: 'bob' }),
     ).rejects.toBeInstanceOf(AlreadyDecidedError);
@@ -180,7 +159,7 @@ describe('human approval of tool calls', { timeout: 180_000 }, () => {
       [runId],
     );
     expect(call).toMatchObject({ approval: 'denied', decided_by: 'bob', state: 'failed', is_error: true });
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
   });
 
   it('runs the tool with the edited input when approved with one', async () => {
@@ -228,7 +207,7 @@ describe('human approval of tool calls', { timeout: 180_000 }, () => {
     await client.runs.cancel(runId);
     const run = await client.runs.wait(runId, { timeoutMs: 60_000 });
     expect(run.state).toBe('cancelled');
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
     expect(await client.approvals.list({ runId })).toEqual([]);
   });
 
@@ -247,7 +226,7 @@ describe('human approval of tool calls', { timeout: 180_000 }, () => {
     expect((await client.runs.result(a.runId, { timeoutMs: 60_000 })).text).toBe('result: sent 11');
     expect((await client.runs.result(b.runId, { timeoutMs: 60_000 })).text).toBe('result: sent 12');
     expect((await client.runs.result(behind.runId, { timeoutMs: 60_000 })).text).toBe('plain: hello again');
-    assertValidTranscript(await transcript(behind.runId));
+    assertValidTranscript(await sessionTranscript(db, behind.runId));
   });
 
   it('resumes on a decision recorded by another instance', async () => {

@@ -1,36 +1,23 @@
-import { describe, expect, it } from 'vitest';
-import { defineAgent, RunCancelledError, type AgentPG } from '../../src/index.js';
-import { test, type FakeAnthropic, type TestDatabase } from '../helpers/fixtures.js';
-import { MODEL, recordRunJobs } from './helpers.js';
+import { describe, expect } from 'vitest';
+import { RunCancelledError } from '../../src/index.js';
+import { testTwoInstances as test } from './fixtures.js';
 import { untilValue } from '../helpers/until.js';
-
-let db: TestDatabase;
-let fake: FakeAnthropic;
-let a: AgentPG;
-let b: AgentPG;
-
-test.beforeAll(async ({ db: d, fake: f, startClient }) => {
-  db = d;
-  fake = f;
-  const agents = [defineAgent({ name: 'chat', model: MODEL })];
-  a = await startClient({ agents });
-  b = await startClient({ agents });
-  await recordRunJobs(db);
-});
+import { untilRunState } from './helpers.js';
 
 describe('cancel', () => {
-  it('aborts the in-flight model call of a running run, from another instance, without waiting for its answer', async () => {
+  test('aborts the in-flight model call of a running run, from another instance, without waiting for its answer', async ({
+    fake,
+    a,
+    b,
+  }) => {
     fake.reset();
     fake.enqueue({ text: 'too slow', latencyMs: 30_000 });
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'cancel' });
     const runId = await a.agent('chat').enqueue(sessionId, 'take your time');
     await fake.waitForRequests(1, 10_000);
-    const running = await untilValue(
-      () => a.runs.get(runId),
-      (r) => r?.state === 'running',
-    );
+    const running = await untilRunState(a, runId, 'running');
     // Cancel from whichever instance is NOT executing it.
-    const other = running!.instanceId === a.instanceId ? b : a;
+    const other = running.instanceId === a.instanceId ? b : a;
     const t0 = Date.now();
     await other.runs.cancel(runId);
     const run = await other.runs.wait(runId, { timeoutMs: 5000 });
@@ -51,7 +38,7 @@ describe('cancel', () => {
     expect((await a.agent('chat').run(sessionId, 'again')).text).toBe('next');
   });
 
-  it('cancels a queued run directly (state cancelled, job deleted, never executed)', async () => {
+  test('cancels a queued run directly (state cancelled, job deleted, never executed)', async ({ db, fake, a, b }) => {
     fake.reset();
     fake.enqueue({ text: 'first, slowly', latencyMs: 1500 });
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'queued-cancel' });
@@ -75,7 +62,7 @@ describe('cancel', () => {
     expect((await a.runs.cancel(first)).state).toBe('completed');
   });
 
-  it('refuses illegal transitions in the database itself', async () => {
+  test('refuses illegal transitions in the database itself', async ({ db, fake, a }) => {
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'trigger' });
     fake.enqueue({ text: 'done' });
     const { run } = await a.agent('chat').run(sessionId, 'hi');
@@ -89,7 +76,12 @@ describe('cancel', () => {
 });
 
 describe('idempotency', () => {
-  it('returns the same run for the same key, with one job, even when sent concurrently', async () => {
+  test('returns the same run for the same key, with one job, even when sent concurrently', async ({
+    db,
+    fake,
+    a,
+    b,
+  }) => {
     fake.reset();
     const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'idem' });
     const [r1, r2] = await Promise.all([

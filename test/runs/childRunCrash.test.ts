@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CALL_A, CALL_B, childCrashAgents, childCrashModel, FINAL_TEXT } from '../fixtures/runs-childcrash-defs.js';
 import type { TestDatabase } from '../helpers/db.js';
-import { assertValidForApi, JOBS, jobOf, withCrashEnv, type CrashSetup } from './crashHarness.js';
+import { assertValidForApi, JOBS, jobOf, CRASH_LINE, withCrashEnv, type CrashSetup } from './crashHarness.js';
 
 const SETUP: CrashSetup = {
   script: fileURLToPath(new URL('../fixtures/runs-childcrash-child.ts', import.meta.url)),
@@ -18,8 +18,6 @@ const SETUP: CrashSetup = {
   survivorDefinitions: () => ({ agents: childCrashAgents }),
   ddl: 'select 1',
 };
-
-const CRASH_LINE = /^(?:CRASH (\S+)|NO_CRASH) (\S+)$/;
 
 async function rootOf(db: TestDatabase) {
   const [root] = await db.query(`select id, state, attempts from agentpg_runs where parent_run_id is null`);

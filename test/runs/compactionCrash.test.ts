@@ -24,10 +24,9 @@ import {
 } from '../fixtures/runs-crashpoints-defs.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { until } from '../helpers/until.js';
-import { assertValidForApi, runRow, withCrashEnv, type CrashEnv } from './crashHarness.js';
+import { assertValidForApi, runRow, CRASH_LINE, withCrashEnv, type CrashEnv } from './crashHarness.js';
 
 const SEEDED = 20;
-const CRASH_LINE = /^(?:CRASH (\S+)|NO_CRASH) (\S+)$/;
 const isSummarizer = (r: FakeRequest) => r.body.system === SUMMARIZER_SYSTEM;
 
 /** A session of SEEDED old text messages (~4,500 tokens: past the agent's 3,000-token trigger). */

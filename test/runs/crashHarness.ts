@@ -1,5 +1,5 @@
 /**
- * Harness of test/runs/crashPoints.test.ts: one database, fake model, crashing child process and
+ * Harness of test/runs/crashPoints.test.ts and crashPointsWaits.test.ts: one database, fake model, crashing child process and
  * second client per crash point, plus the checks shared by the points.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +19,7 @@ import {
   crashPointTools,
 } from '../fixtures/runs-crashpoints-defs.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { untilValue } from '../helpers/until.js';
 import { assertValidTranscript, startClient } from './helpers.js';
 
 /**
@@ -39,6 +40,8 @@ export const CRASH_POINTS_SETUP: CrashSetup = {
   ddl: SIDE_EFFECTS_DDL,
 };
 export const JOBS = `${PGBOSS_SCHEMA}.job`;
+/** The child's last word: `CRASH <step> <runId>` just before its kill, or `NO_CRASH <runId>`. */
+export const CRASH_LINE = /^(?:CRASH (\S+)|NO_CRASH) (\S+)$/;
 
 export interface Child {
   proc: ChildProcess;
@@ -230,3 +233,21 @@ export const jobOf = async (db: TestDatabase, runId: string) =>
       [runId],
     )
   )[0]?.state;
+
+/** Starts the child `child` crashing at `at` and waits for its last line and its exit. */
+export async function crashChild(env: CrashEnv, at: string, childEnv?: Record<string, string>) {
+  const child = env.startChild('child', at, childEnv);
+  const [, step, runId] = await child.line(CRASH_LINE);
+  return { step, runId, exit: await child.exited };
+}
+export const messages = async (db: TestDatabase, runId: string) =>
+  await db.query(`select role, content from agentpg_messages where run_id = $1 order by seq`, [runId]);
+/** The side effects as (tool, attempt, instance), without their key. */
+export const effectsBy = async (db: TestDatabase) => (await effects(db)).map((e) => e.slice(0, 3));
+/** Polls until the run is suspended (awaiting_input): the survivor reached its wait. */
+export const untilAwaitingInput = (db: TestDatabase, runId: string) =>
+  untilValue(
+    async () => (await runRow(db, runId)).state,
+    (s) => s === 'awaiting_input',
+    90_000,
+  );

@@ -13,7 +13,6 @@
  * earlier one, so these points cover every crash; the only effects in between (the model call, a
  * tool's execution) are covered by the in-flight `email` call at `tool_result_stored:charge`.
  */
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { AgentPGConfig, RunStepInfo, RunStepName } from '../../src/index.js';
 import type { FakeAnthropic } from '../../src/testing/index.js';
@@ -24,6 +23,7 @@ import {
   JOBS,
   assertValidForApi,
   calls,
+  crashChild,
   effects,
   jobOf,
   roles,
@@ -31,7 +31,6 @@ import {
   withCrashEnv,
   type CrashEnv,
 } from './crashHarness.js';
-import {} from './helpers.js';
 import { DEFER_FIRST, DEFER_SECOND } from './crashPointsDeferral.js'; // [ratelimit]
 import { untilValue } from '../helpers/until.js';
 
@@ -81,11 +80,27 @@ const BY_CHILD: Effect[] = [
   ['email', 1, 'child'],
 ];
 
-async function toolsStartedAtCrash(db: TestDatabase, runId: string): Promise<void> {
+/** At the kill: the run running in its first attempt, after `iterations` tool turns (and their tokens). */
+async function runningAfter(db: TestDatabase, runId: string, iterations: 0 | 1): Promise<void> {
+  expect(await runRow(db, runId)).toMatchObject({
+    state: 'running',
+    attempts: 1,
+    tool_iterations: iterations,
+    input_tokens: iterations ? TURN1_USAGE.input_tokens : 0,
+    output_tokens: iterations ? TURN1_USAGE.output_tokens : 0,
+  });
+}
+
+/** At the kill: both tool calls stored in `state` after `attempts` executions. */
+async function bothCalls(db: TestDatabase, runId: string, state: string, attempts: number): Promise<void> {
   expect(await calls(db, runId)).toEqual([
-    { tool_use_id: CHARGE_ID, state: 'running', attempts: 1 },
-    { tool_use_id: EMAIL_ID, state: 'running', attempts: 1 },
+    { tool_use_id: CHARGE_ID, state, attempts },
+    { tool_use_id: EMAIL_ID, state, attempts },
   ]);
+}
+
+async function toolsStartedAtCrash(db: TestDatabase, runId: string): Promise<void> {
+  await bothCalls(db, runId, 'running', 1);
   expect(await effects(db)).toEqual([]);
 }
 
@@ -117,18 +132,9 @@ const POINTS: CrashPoint[] = [
   {
     at: 'tool_turn_stored',
     async atCrash(db, runId) {
-      expect(await runRow(db, runId)).toMatchObject({
-        state: 'running',
-        attempts: 1,
-        tool_iterations: 1,
-        input_tokens: 100,
-        output_tokens: 10,
-      });
+      await runningAfter(db, runId, 1);
       expect(await roles(db, runId)).toEqual(['user', 'assistant']);
-      expect(await calls(db, runId)).toEqual([
-        { tool_use_id: CHARGE_ID, state: 'pending', attempts: 0 },
-        { tool_use_id: EMAIL_ID, state: 'pending', attempts: 0 },
-      ]);
+      await bothCalls(db, runId, 'pending', 0);
     },
     resumeSteps: FULL_RESUME.filter((s) => s !== 'tool_turn_stored'),
     effects: BY_SURVIVOR,
@@ -186,10 +192,7 @@ const POINTS: CrashPoint[] = [
   {
     at: `tool_result_stored:${EMAIL_ID}`,
     async atCrash(db, runId) {
-      expect(await calls(db, runId)).toEqual([
-        { tool_use_id: CHARGE_ID, state: 'succeeded', attempts: 1 },
-        { tool_use_id: EMAIL_ID, state: 'succeeded', attempts: 1 },
-      ]);
+      await bothCalls(db, runId, 'succeeded', 1);
       // The tool_result message has no commit of its own: it comes with the next step.
       expect(await roles(db, runId)).toEqual(['user', 'assistant']);
     },
@@ -204,13 +207,7 @@ const POINTS: CrashPoint[] = [
       'crash at rate_limit_deferred before the first model call: another client makes the call once, after the block',
     ...DEFER_FIRST,
     async atCrash(db, runId, fake) {
-      expect(await runRow(db, runId)).toMatchObject({
-        state: 'running',
-        attempts: 1,
-        tool_iterations: 0,
-        input_tokens: 0,
-        output_tokens: 0,
-      });
+      await runningAfter(db, runId, 0);
       expect(await roles(db, runId)).toEqual(['user']);
       await DEFER_FIRST.deferredAtCrash(db, runId, fake);
     },
@@ -226,17 +223,8 @@ const POINTS: CrashPoint[] = [
       'crash at rate_limit_deferred after the tool results: another client makes the deferred call once, tokens counted once',
     ...DEFER_SECOND,
     async atCrash(db, runId, fake) {
-      expect(await runRow(db, runId)).toMatchObject({
-        state: 'running',
-        attempts: 1,
-        tool_iterations: 1,
-        input_tokens: TURN1_USAGE.input_tokens,
-        output_tokens: TURN1_USAGE.output_tokens,
-      });
-      expect(await calls(db, runId)).toEqual([
-        { tool_use_id: CHARGE_ID, state: 'succeeded', attempts: 1 },
-        { tool_use_id: EMAIL_ID, state: 'succeeded', attempts: 1 },
-      ]);
+      await runningAfter(db, runId, 1);
+      await bothCalls(db, runId, 'succeeded', 1);
       expect(await roles(db, runId)).toEqual(['user', 'assistant']);
       await DEFER_SECOND.deferredAtCrash(db, runId, fake);
     },
@@ -258,14 +246,12 @@ const POINTS: CrashPoint[] = [
   },
 ];
 
-const CRASH_LINE = /^(?:CRASH (\S+)|NO_CRASH) (\S+)$/;
-
-async function crashAndResume({ db, fake, startChild, startSurvivor }: CrashEnv, point: CrashPoint): Promise<void> {
+async function crashAndResume(env: CrashEnv, point: CrashPoint): Promise<void> {
+  const { db, fake, startSurvivor } = env;
   const t0 = Date.now();
-  const child = startChild('child', point.at, point.childEnv);
-  const [, step, runId] = await child.line(CRASH_LINE);
+  const { step, runId, exit } = await crashChild(env, point.at, point.childEnv);
   expect(step, `the child reached ${point.at}`).toBe(point.at);
-  expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+  expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
   await point.atCrash(db, runId, fake);
   const t1 = Date.now();
 
@@ -366,11 +352,12 @@ describe.concurrent('a crash right after each durable step of a run', () => {
   it('covers every step name', () => {
     const covered = new Set(POINTS.map((p) => p.at.split(':')[0]));
     // `awaiting_input` happens only in a run whose tool needs approval (not this matrix's run); the
-    // execution ends at its commit. Crashes at it and just before it are the 'needs approval' tests below.
+    // execution ends at its commit. Crashes at it and just before it are the 'needs approval' tests
+    // of test/runs/crashPointsWaits.test.ts.
     // `compacted` happens only in a session past its agent's compaction trigger: the crashes around it
     // are test/runs/compactionCrash.test.ts. `children_started` happens only in a run that calls
     // agents: test/runs/childRunCrash.test.ts. `input_requested` only in a run whose tool asks the
-    // user: the 'asks the user' test below. `batch_requested` only in a batch-mode run:
+    // user: the 'asks the user' test of test/runs/crashPointsWaits.test.ts. `batch_requested` only in a batch-mode run:
     // test/batch/batchCrash.test.ts.
     const steps = RUN_STEP_NAMES.filter(
       (s) => !['awaiting_input', 'compacted', 'children_started', 'input_requested', 'batch_requested'].includes(s),
@@ -382,166 +369,4 @@ describe.concurrent('a crash right after each durable step of a run', () => {
     const title = point.title ?? `crash at ${point.at}: another client finishes the run correctly`;
     it(title, () => withCrashEnv((env) => crashAndResume(env, point)), 240_000);
   }
-
-  it(
-    'a run resumed mid-turn with a cancel pending ends cancelled, every tool_use answered, no tool executed',
-    () =>
-      withCrashEnv(async ({ db, fake, startChild, startSurvivor }) => {
-        const child = startChild('child', 'tool_turn_stored');
-        const [, , runId] = await child.line(CRASH_LINE);
-        await child.exited;
-        // Cancelled while its instance was dead (no one to notify): the next claim sees it.
-        await db.query(`update agentpg_runs set cancel_requested_at = now() where id = $1`, [runId]);
-        const survivor = await startSurvivor();
-        const run = await survivor.runs.wait(runId, { timeoutMs: 90_000 });
-        expect(run).toMatchObject({
-          state: 'cancelled',
-          attempts: 2,
-          inputTokens: TURN1_USAGE.input_tokens,
-          outputTokens: TURN1_USAGE.output_tokens,
-        });
-        const stored = await db.query(`select role, content from agentpg_messages where run_id = $1 order by seq`, [
-          runId,
-        ]);
-        expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
-        assertValidForApi(stored);
-        expect(stored[2].content.map((b: any) => [b.tool_use_id, b.is_error])).toEqual([
-          [CHARGE_ID, true],
-          [EMAIL_ID, true],
-        ]);
-        expect((await calls(db, runId)).map((c) => c.state)).toEqual(['failed', 'failed']);
-        expect(await effects(db)).toEqual([]);
-        expect(fake.requests).toHaveLength(1);
-        expect(await jobOf(db, runId)).toBeUndefined(); // deleted with the run's final transaction
-      }),
-    240_000,
-  );
-
-  for (const at of ['tool_turn_stored', 'awaiting_input']) {
-    it(
-      `a charge that needs approval, crash at ${at}: the run waits holding no job slot, a decision resumes it elsewhere, the charge runs once`,
-      () =>
-        withCrashEnv(async (env) => {
-          const { db } = env;
-          const child = env.startChild('child', at, { CHARGE_NEEDS_APPROVAL: '1' });
-          const [, , runId] = await child.line(CRASH_LINE);
-          await child.exited;
-          expect(await calls(db, runId)).toEqual([
-            { tool_use_id: CHARGE_ID, state: 'pending', attempts: 0 },
-            { tool_use_id: EMAIL_ID, state: 'pending', attempts: 0 },
-          ]);
-          if (at === 'awaiting_input') {
-            expect(await runRow(db, runId)).toMatchObject({ state: 'awaiting_input', attempts: 1 });
-            expect(await jobOf(db, runId)).toBe('retry'); // set aside: holds the session, no worker
-          }
-          const survivor = await env.startSurvivor();
-          // Crashed before suspending: the survivor claims the run and suspends it itself.
-          await untilValue(
-            async () => (await runRow(db, runId)).state,
-            (s) => s === 'awaiting_input',
-            90_000,
-          );
-          expect(await effects(db)).toEqual([]);
-          // The decision, recorded with plain SQL: it re-queues the run in the same statement.
-          await db.query(`select agentpg_decide_tool_call($1, $2, 'approve', 'ops')`, [runId, CHARGE_ID]);
-          const run = await survivor.runs.wait(runId, { timeoutMs: 90_000 });
-          expect(run).toMatchObject({ state: 'completed', responseText: FINAL_TEXT, toolIterations: 1 });
-          expect((await effects(db)).map((e: any[]) => [e[0], e[1], e[2]])).toEqual([
-            ['charge', 1, 'survivor'],
-            ['email', 1, 'survivor'],
-          ]);
-          const stored = await db.query(`select role, content from agentpg_messages where run_id = $1 order by seq`, [
-            runId,
-          ]);
-          assertValidForApi(stored);
-          expect(await jobOf(db, runId)).toBeUndefined();
-        }),
-      240_000,
-    );
-  }
-
-  it(
-    'an email that asks the user, crash at input_requested: the survivor suspends the run, the answer is the result, no tool runs again',
-    () =>
-      withCrashEnv(async (env) => {
-        const { db } = env;
-        const child = env.startChild('child', `input_requested:${EMAIL_ID}`, { EMAIL_ASKS: '1' });
-        const [, , runId] = await child.line(CRASH_LINE);
-        await child.exited;
-        // Durable at the kill: charge's result, email's question; the run not suspended yet.
-        expect(await calls(db, runId)).toEqual([
-          { tool_use_id: CHARGE_ID, state: 'succeeded', attempts: 1 },
-          { tool_use_id: EMAIL_ID, state: 'awaiting_input', attempts: 1 },
-        ]);
-        expect(await runRow(db, runId)).toMatchObject({ state: 'running', attempts: 1 });
-        const survivor = await env.startSurvivor();
-        await untilValue(
-          async () => (await runRow(db, runId)).state,
-          (s) => s === 'awaiting_input',
-          90_000,
-        );
-        await db.query(`select agentpg_answer_input($1, $2, 'yes, a@example.com', 'ops')`, [runId, EMAIL_ID]);
-        const run = await survivor.runs.wait(runId, { timeoutMs: 90_000 });
-        expect(run).toMatchObject({ state: 'completed', responseText: FINAL_TEXT, toolIterations: 1 });
-        // Each side effect once, by the child: neither tool ran again on the survivor.
-        expect((await effects(db)).map((e: any[]) => [e[0], e[1], e[2]])).toEqual([
-          ['charge', 1, 'child'],
-          ['email', 1, 'child'],
-        ]);
-        const stored = await db.query(`select role, content from agentpg_messages where run_id = $1 order by seq`, [
-          runId,
-        ]);
-        assertValidForApi(stored);
-        const results = stored.at(-2)!.content.filter((b: any) => b.type === 'tool_result');
-        expect(results.find((b: any) => b.tool_use_id === EMAIL_ID)).toMatchObject({ content: 'yes, a@example.com' });
-        expect(await jobOf(db, runId)).toBeUndefined();
-      }),
-    240_000,
-  );
-
-  it(
-    'a crash inside the enqueue transaction leaves nothing: no run, no job',
-    () =>
-      withCrashEnv(async ({ db, startChild }) => {
-        const child = startChild('child-enqueue', 'enqueue_held');
-        await child.line(/^READY$/);
-        // Hold pg-boss's job table: the enqueue transaction inserts its run row, then waits to insert
-        // the job, uncommitted, while the process is killed.
-        const locker = new pg.Client({ connectionString: db.url });
-        await locker.connect();
-        try {
-          await locker.query('begin');
-          await locker.query(`lock table ${JOBS} in share mode`);
-          child.proc.stdin!.write('go\n');
-          const pid = await untilValue(
-            async () =>
-              (
-                await db.query(
-                  `select a.pid from pg_stat_activity a
-                  where a.application_name = 'agentpg:child-enqueue' and a.wait_event_type = 'Lock'
-                    and exists (select 1 from pg_locks l join pg_class c on c.oid = l.relation
-                                 where l.pid = a.pid and l.granted and c.relname = 'agentpg_runs' and l.mode = 'RowExclusiveLock')`,
-                )
-              )[0]?.pid as number | undefined,
-            (p) => p !== undefined,
-          );
-          expect(await db.query(`select id from agentpg_runs`)).toEqual([]); // written, not committed
-          child.proc.kill('SIGKILL');
-          expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
-          await locker.query('rollback');
-          // The orphaned backend finishes its statement, finds its client gone and rolls back.
-          await untilValue(
-            async () => (await db.query(`select 1 from pg_stat_activity where pid = $1`, [pid])).length,
-            (n) => n === 0,
-          );
-        } finally {
-          await locker.end().catch(() => {});
-        }
-        expect(await db.query(`select id from agentpg_runs`)).toEqual([]);
-        expect(await db.query(`select id from agentpg_messages`)).toEqual([]);
-        expect(await db.query(`select id from ${JOBS} where name = 'agentpg_runs'`)).toEqual([]);
-        expect(child.lines.some((l) => l.startsWith('CRASH') || l.startsWith('NO_CRASH'))).toBe(false);
-      }),
-    240_000,
-  );
 });

@@ -4,7 +4,8 @@
  */
 import { expect } from 'vitest';
 import type { FakeAnthropic } from '../../src/testing/index.js';
-import { CHILD_API_KEY, EMAIL_ID } from '../fixtures/runs-crashpoints-defs.js';
+import { CHILD_API_KEY } from '../fixtures/child.js';
+import { EMAIL_ID } from '../fixtures/runs-crashpoints-defs.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { JOBS, jobOf } from './crashHarness.js';
 

@@ -1,28 +1,11 @@
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
-import { defineAgent, NotFoundError, type AgentPG } from '../../src/index.js';
-import { type FakeAnthropic } from '../../src/testing/index.js';
-import type { TestDatabase } from '../helpers/db.js';
-import { test } from '../helpers/fixtures.js';
-import { MODEL, recordRunJobs } from './helpers.js';
+import { describe, expect } from 'vitest';
+import { NotFoundError, type AgentPG } from '../../src/index.js';
+import { testTwoInstances as test } from './fixtures.js';
 import { untilValue } from '../helpers/until.js';
 
 // Group commit of enqueues (src/runs/enqueueBatcher.ts): concurrent calls share transactions, and
 // each call still behaves as if it had its own.
-
-let db: TestDatabase;
-let fake: FakeAnthropic;
-let a: AgentPG;
-let b: AgentPG;
-
-test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
-  db = testDb;
-  fake = testFake;
-  const agents = [defineAgent({ name: 'chat', model: MODEL })];
-  a = await startClient({ agents });
-  b = await startClient({ agents });
-  await recordRunJobs(db);
-});
 
 async function newSessions(client: AgentPG, n: number, tag: string): Promise<string[]> {
   return await Promise.all(
@@ -33,7 +16,11 @@ async function newSessions(client: AgentPG, n: number, tag: string): Promise<str
 }
 
 describe('enqueue group commit', () => {
-  it('stores 200 concurrent enqueues over 20 sessions in fewer transactions, each with its job, executed in return order', async () => {
+  test('stores 200 concurrent enqueues over 20 sessions in fewer transactions, each with its job, executed in return order', async ({
+    db,
+    fake,
+    a,
+  }) => {
     fake.reset();
     const sessions = await newSessions(a, 20, 'many');
     const returned = new Map<string, string[]>(sessions.map((s) => [s, []]));
@@ -81,7 +68,11 @@ describe('enqueue group commit', () => {
     expect(starts[0].per_session_max).toBe(1);
   });
 
-  it('fails only the bad calls among concurrent valid ones (unknown session, prompt the database rejects)', async () => {
+  test('fails only the bad calls among concurrent valid ones (unknown session, prompt the database rejects)', async ({
+    db,
+    fake,
+    a,
+  }) => {
     fake.reset();
     const sessions = await newSessions(a, 8, 'isolation');
     const unknown = '00000000-0000-4000-8000-000000000000';
@@ -113,7 +104,12 @@ describe('enqueue group commit', () => {
     expect(stored).toHaveLength(9);
   });
 
-  it('never deadlocks two clients whose batches name the same sessions in opposite orders', async () => {
+  test('never deadlocks two clients whose batches name the same sessions in opposite orders', async ({
+    db,
+    fake,
+    a,
+    b,
+  }) => {
     fake.reset();
     const sessions = await newSessions(a, 20, 'two-clients');
     const deadlocks = async () =>
@@ -151,7 +147,12 @@ describe('enqueue group commit', () => {
     expect(await deadlocks()).toBe(before);
   });
 
-  it('gives concurrent enqueues with one idempotency key one run and one job, within a client and across clients', async () => {
+  test('gives concurrent enqueues with one idempotency key one run and one job, within a client and across clients', async ({
+    db,
+    fake,
+    a,
+    b,
+  }) => {
     fake.reset();
     const [sessionId, other] = await newSessions(a, 2, 'idem');
     const results = await Promise.all([

@@ -10,12 +10,11 @@ import {
   type AgentPGConfig,
   type RunEvent,
 } from '../../src/index.js';
-import type { FakeAnthropic, FakeRequest } from '../../src/testing/index.js';
+import type { FakeAnthropic } from '../../src/testing/index.js';
 import { createHttpApp } from '../../src/service/http.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
-import { untilValue } from '../helpers/until.js';
-import { assertValidTranscript, MODEL } from './helpers.js';
+import { assertValidTranscript, MODEL, sessionTranscript, toolPromptResponder, untilRunState } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -42,19 +41,6 @@ const whoami = defineTool({
   },
 });
 
-/** `tool:<name>:<json>` asks for that tool; a tool_result is echoed back as the final text. */
-function responder(req: FakeRequest) {
-  const last = req.body.messages.at(-1)!;
-  const blocks = typeof last.content === 'string' ? [{ type: 'text', text: last.content }] : (last.content as any[]);
-  const results = blocks.filter((b) => b.type === 'tool_result');
-  if (results.length > 0)
-    return { text: 'result: ' + results.map((r) => `${r.is_error ? 'ERR ' : ''}${String(r.content)}`).join('|') };
-  const text = blocks.find((b) => b.type === 'text')?.text ?? '';
-  const m = /^tool:(\w+):(.*)$/.exec(text);
-  if (m) return { toolUses: [{ name: m[1], input: JSON.parse(m[2]) }] };
-  return { text: `plain: ${text}` };
-}
-
 const config: Partial<AgentPGConfig> = {
   agents: [defineAgent({ name: 'asker', model: MODEL, tools: ['ask_user', 'whoami'] })],
   tools: [ask, whoami],
@@ -64,7 +50,7 @@ const config: Partial<AgentPGConfig> = {
 test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
   db = testDb;
   fake = testFake;
-  fake.setResponder(responder);
+  fake.setResponder(toolPromptResponder);
   client = await startClient(config);
   other = await startClient(config);
 });
@@ -76,19 +62,9 @@ async function enqueue(prompt: string, context?: Record<string, unknown>) {
 }
 
 async function waitingInput(runId: string) {
-  await untilValue(
-    () => client.runs.get(runId),
-    (r) => r?.state === 'awaiting_input',
-  );
+  await untilRunState(client, runId, 'awaiting_input');
   const [pending] = await client.inputs.list({ runId });
   return pending;
-}
-
-async function transcript(runId: string) {
-  return await db.query<{ role: string; content: any[] }>(
-    `select role, content from agentpg_messages where session_id = (select session_id from agentpg_runs where id = $1) order by seq`,
-    [runId],
-  );
 }
 
 describe('input requests: a tool asks the user and the run waits for the answer', { timeout: 120_000 }, () => {
@@ -145,7 +121,7 @@ describe('input requests: a tool asks the user and the run waits for the answer'
       decided_by: 'alice',
     });
     expect(call.decided_at).toBeInstanceOf(Date);
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
     await streamed;
     const types = events.map((e) => (e.type === 'state' ? `state:${e.state}` : e.type));
     expect(types).toContain('input_requested');
@@ -177,7 +153,7 @@ describe('input requests: a tool asks the user and the run waits for the answer'
     ]);
     expect(call).toEqual({ state: 'failed', is_error: true, decided_by: 'agentpg' });
     expect(await client.inputs.list({ runId })).toEqual([]);
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
   });
 
   it('cancels a run waiting for an answer (from another instance), answering its open tool call', async () => {
@@ -186,7 +162,7 @@ describe('input requests: a tool asks the user and the run waits for the answer'
     await other.runs.cancel(runId);
     const run = await client.runs.wait(runId, { timeoutMs: 60_000 });
     expect(run.state).toBe('cancelled');
-    assertValidTranscript(await transcript(runId));
+    assertValidTranscript(await sessionTranscript(db, runId));
     expect(await client.inputs.list({ runId })).toEqual([]);
     const [call] = await db.query(`select state from agentpg_tool_calls where run_id = $1`, [runId]);
     expect(call.state).toBe('failed');

@@ -1,30 +1,20 @@
-import { describe, expect, it } from 'vitest';
-import { defineAgent, RunFailedError, type AgentPG } from '../../src/index.js';
-import { type FakeAnthropic } from '../../src/testing/index.js';
-import type { TestDatabase } from '../helpers/db.js';
-import { test } from '../helpers/fixtures.js';
+import { describe, expect } from 'vitest';
+import { defineAgent, RunFailedError } from '../../src/index.js';
+import { test as base } from '../helpers/fixtures.js';
 import { MODEL } from './helpers.js';
 
 const API_KEY = 'sk-ant-test-secret-key-123';
-let db: TestDatabase;
-let fake: FakeAnthropic;
-let client: AgentPG;
 
-test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
-  db = testDb;
-  fake = testFake;
-  client = await startClient({ agents: [defineAgent({ name: 'chat', model: MODEL })] });
-});
-
-async function newSession(identifier: string) {
-  return await client.agent('chat').newSession({ tenantId: 't', identifier });
-}
+// The file's one agent, on a client started once for all its tests.
+const test = base.extend('chat', { scope: 'file' }, async ({ startClient }) =>
+  (await startClient({ agents: [defineAgent({ name: 'chat', model: MODEL })] })).agent('chat'),
+);
 
 describe('model errors', () => {
-  it('retries a 429 after its retry-after, then succeeds', async () => {
+  test('retries a 429 after its retry-after, then succeeds', async ({ fake, chat }) => {
     fake.reset();
     fake.enqueue({ error: { status: 429, retryAfterSeconds: 1 } }, { text: 'finally' });
-    const res = await client.agent('chat').run(await newSession('429'), 'hi');
+    const res = await chat.run(await chat.newSession({ tenantId: 't', identifier: '429' }), 'hi');
     expect(res.text).toBe('finally');
     expect(res.run.state).toBe('completed');
     expect(fake.requests).toHaveLength(2);
@@ -34,7 +24,7 @@ describe('model errors', () => {
     expect(gap).toBeGreaterThanOrEqual(950);
   });
 
-  it('retries 529, 500 and a dropped connection, with retry-after-ms', async () => {
+  test('retries 529, 500 and a dropped connection, with retry-after-ms', async ({ fake, chat }) => {
     fake.reset();
     fake.enqueue(
       { error: { status: 529, retryAfterMs: 20 } },
@@ -42,18 +32,19 @@ describe('model errors', () => {
       { drop: true },
       { text: 'survived' },
     );
-    const res = await client.agent('chat').run(await newSession('5xx'), 'hi');
+    const res = await chat.run(await chat.newSession({ tenantId: 't', identifier: '5xx' }), 'hi');
     expect(res.text).toBe('survived');
     expect(fake.requests).toHaveLength(4);
   });
 
-  it('fails the run on 401 with error_type authentication_error, without retrying or storing the key', async () => {
+  test('fails the run on 401 with error_type authentication_error, without retrying or storing the key', async ({
+    db,
+    fake,
+    chat,
+  }) => {
     fake.reset();
     fake.enqueue({ error: { status: 401, message: `invalid x-api-key ${API_KEY}` } });
-    const err = await client
-      .agent('chat')
-      .run(await newSession('401'), 'hi')
-      .catch((e) => e);
+    const err = await chat.run(await chat.newSession({ tenantId: 't', identifier: '401' }), 'hi').catch((e) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect(err.code).toBe('run_failed');
     expect(err.run).toMatchObject({ state: 'failed', errorType: 'authentication_error' });
@@ -68,13 +59,10 @@ describe('model errors', () => {
     expect(err.message).not.toContain(API_KEY);
   });
 
-  it('fails the run on 400 with error_type invalid_request_error', async () => {
+  test('fails the run on 400 with error_type invalid_request_error', async ({ db, fake, chat }) => {
     fake.reset();
     fake.enqueue({ error: { status: 400, message: 'messages: roles must alternate' } });
-    const err = await client
-      .agent('chat')
-      .run(await newSession('400'), 'hi')
-      .catch((e) => e);
+    const err = await chat.run(await chat.newSession({ tenantId: 't', identifier: '400' }), 'hi').catch((e) => e);
     expect(err).toBeInstanceOf(RunFailedError);
     expect(err.run).toMatchObject({
       errorType: 'invalid_request_error',
@@ -82,19 +70,21 @@ describe('model errors', () => {
     });
     // A failed run leaves the session usable: its job was deleted with it, not failed.
     fake.enqueue({ text: 'next one works' });
-    const next = await client.agent('chat').run(err.run.sessionId, 'again');
+    const next = await chat.run(err.run.sessionId, 'again');
     expect(next.text).toBe('next one works');
     const jobs = await db.query(`select state from agentpg_boss.job where singleton_key = $1`, [err.run.sessionId]);
     expect(jobs).toEqual([]);
     expect(next.run.state).toBe('completed');
   });
 
-  it('gives up on a persistent 529 after bounded attempts with error_type overloaded_error', async () => {
+  test('gives up on a persistent 529 after bounded attempts with error_type overloaded_error', async ({
+    fake,
+    chat,
+  }) => {
     fake.reset();
     fake.setResponder(() => ({ error: { status: 529, retryAfterMs: 5 } }));
-    const err = await client
-      .agent('chat')
-      .run(await newSession('overloaded'), 'hi')
+    const err = await chat
+      .run(await chat.newSession({ tenantId: 't', identifier: 'overloaded' }), 'hi')
       .catch((e) => e);
     fake.setResponder(undefined);
     expect(err).toBeInstanceOf(RunFailedError);

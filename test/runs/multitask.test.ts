@@ -10,8 +10,7 @@ import type { FakeRequest } from '../../src/testing/index.js';
 import { createHttpApp } from '../../src/service/http.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
-import { untilValue } from '../helpers/until.js';
-import { assertValidTranscript, MODEL } from './helpers.js';
+import { assertValidTranscript, MODEL, untilRunState } from './helpers.js';
 
 let db: TestDatabase;
 let a: AgentPG;
@@ -53,10 +52,7 @@ async function session(agent = 'chat') {
 /** A run of the session that is `running` (its model call takes 30 s). */
 async function inFlight(sid: string) {
   const runId = await a.agent('chat').enqueue(sid, 'slow: first');
-  await untilValue(
-    () => a.runs.get(runId),
-    (r) => r?.state === 'running',
-  );
+  await untilRunState(a, runId, 'running');
   return runId;
 }
 

@@ -6,7 +6,7 @@ import type { FakeAnthropic } from '../../src/testing/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
 import { untilValue } from '../helpers/until.js';
-import { MODEL } from './helpers.js';
+import { instanceAgentLinks, MODEL, recordJobTransitions } from './helpers.js';
 
 // Capability routing: three instances on one database; only `capable` has agent X with its tool.
 let db: TestDatabase;
@@ -26,21 +26,6 @@ const X = defineAgent({ name: 'x', model: MODEL, tools: ['lookup'] });
 const Y = defineAgent({ name: 'y', model: MODEL });
 const Z = defineAgent({ name: 'z', model: MODEL, tools: ['lookup'] });
 
-/** Every pg-boss job activation (a fetch) and every hand-back (→ retry) of the runs queue. */
-async function recordJobTransitions(): Promise<void> {
-  await db.query(`create table test_job_transitions (job_id uuid, run_id uuid, state text, priority int)`);
-  await db.query(`create function test_record_job_transition() returns trigger language plpgsql as $$
-    begin
-      if new.name = 'agentpg_runs' and new.state is distinct from old.state and new.state in ('active', 'retry') then
-        insert into test_job_transitions values (new.id, (new.data->>'runId')::uuid, new.state::text, new.priority);
-      end if;
-      return null;
-    end $$`);
-  await db.query(
-    `create trigger test_record_job_transition after update on agentpg_boss.job for each row execute function test_record_job_transition()`,
-  );
-}
-
 test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
   db = testDb;
   fake = testFake;
@@ -48,16 +33,12 @@ test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
   capable = await startClient({ instanceId: 'capable', agents: [X, Y], tools: [lookup] });
   noTool = await startClient({ instanceId: 'no-tool', agents: [X, Y, Z], tools: [] });
   noAgent = await startClient({ instanceId: 'no-agent', agents: [Y], tools: [lookup] });
-  await recordJobTransitions();
+  await recordJobTransitions(db);
 }, 120_000);
 
 describe('capability routing', () => {
   it('links an instance only to the agents it can run (the agent and all its tools)', async () => {
-    const links = await db.query(
-      `select instance_id, array_agg(agent_name order by agent_name) as agents
-         from agentpg_instance_agents group by instance_id order by instance_id`,
-    );
-    expect(links).toEqual([
+    expect(await instanceAgentLinks(db)).toEqual([
       { instance_id: 'capable', agents: ['x', 'y'] },
       { instance_id: 'no-agent', agents: ['y'] },
       { instance_id: 'no-tool', agents: ['y'] },

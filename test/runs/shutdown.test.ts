@@ -3,8 +3,7 @@ import { defineAgent, type AgentPG } from '../../src/index.js';
 import { type FakeAnthropic } from '../../src/testing/index.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
-import { MODEL, startClient } from './helpers.js';
-import { untilValue } from '../helpers/until.js';
+import { MODEL, startClient, untilRunState } from './helpers.js';
 
 let db: TestDatabase;
 let fake: FakeAnthropic;
@@ -28,10 +27,7 @@ describe('graceful stop', () => {
     const client = await startClient(db, fake, { agents, shutdownTimeoutMs: 10_000 });
     const sessionId = await client.agent('chat').newSession({ tenantId: 't', identifier: 'drain' });
     const runId = await client.agent('chat').enqueue(sessionId, 'hi');
-    await untilValue(
-      () => client.runs.get(runId),
-      (r) => r?.state === 'running',
-    );
+    await untilRunState(client, runId, 'running');
     await client.stop();
     const [row] = await db.query(`select state, response_text from agentpg_runs where id = $1`, [runId]);
     expect(row).toEqual({ state: 'completed', response_text: 'made it' });

@@ -1,24 +1,17 @@
-import { describe, expect, it } from 'vitest';
-import { defineAgent, NotFoundError, type AgentPG } from '../../src/index.js';
-import { stripCacheControl, type FakeAnthropic } from '../../src/testing/index.js';
-import type { TestDatabase } from '../helpers/db.js';
-import { test } from '../helpers/fixtures.js';
+import { describe, expect } from 'vitest';
+import { defineAgent, NotFoundError } from '../../src/index.js';
+import { stripCacheControl } from '../../src/testing/index.js';
+import { test as base } from '../helpers/fixtures.js';
 import { MODEL } from './helpers.js';
 
-let db: TestDatabase;
-let fake: FakeAnthropic;
-let client: AgentPG;
-
-test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
-  db = testDb;
-  fake = testFake;
-  client = await startClient({
+const test = base.extend('client', { scope: 'file' }, async ({ startClient }) =>
+  startClient({
     agents: [defineAgent({ name: 'chat', model: MODEL, systemPrompt: 'You are terse.', maxTokens: 256 })],
-  });
-});
+  }),
+);
 
 describe('a single-turn run', () => {
-  it('returns the text and stores run, messages and tokens visible with plain SQL', async () => {
+  test('returns the text and stores run, messages and tokens visible with plain SQL', async ({ db, fake, client }) => {
     fake.enqueue({ text: 'Hello there!', usage: { input_tokens: 12, output_tokens: 5, cache_read_input_tokens: 3 } });
     const agent = client.agent('chat');
     const sessionId = await agent.newSession({ tenantId: 't1', identifier: 'user123', metadata: { plan: 'pro' } });
@@ -98,7 +91,7 @@ describe('a single-turn run', () => {
     expect(await db.query(`select state from agentpg_boss.job where id = $1`, [res.run.jobId])).toEqual([]);
   });
 
-  it('sends the earlier turns of the session on the next run', async () => {
+  test('sends the earlier turns of the session on the next run', async ({ fake, client }) => {
     const agent = client.agent('chat');
     const sessionId = await agent.newSession({ tenantId: 't1', identifier: 'memory' });
     fake.enqueue({ text: 'first answer' }, { text: 'second answer' });
@@ -112,7 +105,7 @@ describe('a single-turn run', () => {
     ]);
   });
 
-  it('records a max_tokens stop instead of hiding it', async () => {
+  test('records a max_tokens stop instead of hiding it', async ({ fake, client }) => {
     const agent = client.agent('chat');
     const sessionId = await agent.newSession({ tenantId: 't1', identifier: 'long' });
     fake.enqueue({ text: 'cut off mid-sen', stopReason: 'max_tokens' });
@@ -122,7 +115,7 @@ describe('a single-turn run', () => {
     expect(res.text).toBe('cut off mid-sen');
   });
 
-  it('rejects an unknown agent, session or run with typed errors', async () => {
+  test('rejects an unknown agent, session or run with typed errors', async ({ client }) => {
     expect(() => client.agent('nope')).toThrow(NotFoundError);
     try {
       client.agent('nope');

@@ -1,15 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { z } from 'zod';
-import { defineAgent, defineTool, RunFailedError, type AgentPG } from '../../src/index.js';
-import { stripCacheControl, type FakeAnthropic } from '../../src/testing/index.js';
-import type { TestDatabase } from '../helpers/db.js';
-import { test } from '../helpers/fixtures.js';
+import { defineAgent, defineTool, RunFailedError } from '../../src/index.js';
+import { stripCacheControl } from '../../src/testing/index.js';
+import { test as base, type TestDatabase } from '../helpers/fixtures.js';
+import { hangingTool, throwingTool } from '../helpers/tools.js';
 import { assertValidTranscript, MODEL } from './helpers.js';
 import { until } from '../helpers/until.js';
-
-let db: TestDatabase;
-let fake: FakeAnthropic;
-let client: AgentPG;
 
 // Concurrency probe for the slow tool: how many executions overlap, and their time windows.
 let running = 0;
@@ -34,14 +30,7 @@ const slow = defineTool({
     return { echoed: id };
   },
 });
-const boom = defineTool({
-  name: 'boom',
-  description: 'Always throws.',
-  inputSchema: z.object({}),
-  execute() {
-    throw new Error('the tool exploded');
-  },
-});
+const boom = throwingTool('boom');
 const jsonSchemaTool = defineTool({
   name: 'add',
   description: 'Adds two integers (plain JSON Schema).',
@@ -53,28 +42,20 @@ const jsonSchemaTool = defineTool({
   },
   execute: ({ a, b }: { a: number; b: number }) => String(a + b),
 });
-const hang = defineTool({
-  name: 'hang',
-  description: 'Never returns.',
-  inputSchema: z.object({}),
-  timeoutMs: 200,
-  execute: () => new Promise(() => {}),
-});
+const hang = hangingTool('hang', 200);
 
-test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
-  db = testDb;
-  fake = testFake;
-  client = await startClient({
+const test = base.extend('client', { scope: 'file' }, async ({ startClient }) =>
+  startClient({
     agents: [
       defineAgent({ name: 'worker', model: MODEL, tools: ['slow', 'boom', 'add', 'hang'] }),
       defineAgent({ name: 'looper', model: MODEL, tools: ['add'] }),
     ],
     tools: [slow, boom, jsonSchemaTool, hang],
     maxToolIterations: 2,
-  });
-});
+  }),
+);
 
-async function transcript(runId: string) {
+async function transcript(db: TestDatabase, runId: string) {
   return await db.query<{ role: string; content: any[] }>(
     `select role, content from agentpg_messages where run_id = $1 order by seq`,
     [runId],
@@ -82,7 +63,7 @@ async function transcript(runId: string) {
 }
 
 describe('the tool loop', () => {
-  it('runs the tool_use blocks of one turn concurrently and stores each call', async () => {
+  test('runs the tool_use blocks of one turn concurrently and stores each call', async ({ db, fake, client }) => {
     fake.enqueue(
       {
         text: 'Let me run three things.',
@@ -132,12 +113,16 @@ describe('the tool loop', () => {
         { type: 'tool_result', tool_use_id: 'toolu_c', content: '{"echoed":3}' },
       ],
     });
-    const stored = await transcript(res.run.id);
+    const stored = await transcript(db, res.run.id);
     expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
     assertValidTranscript(stored);
   });
 
-  it('turns a throwing tool, invalid input, an unknown tool and a timeout into is_error results, and goes on', async () => {
+  test('turns a throwing tool, invalid input, an unknown tool and a timeout into is_error results, and goes on', async ({
+    db,
+    fake,
+    client,
+  }) => {
     fake.enqueue(
       {
         toolUses: [
@@ -183,10 +168,14 @@ describe('the tool loop', () => {
       toolu_hang: 'failed',
       toolu_ok: 'succeeded',
     });
-    assertValidTranscript(await transcript(res.run.id));
+    assertValidTranscript(await transcript(db, res.run.id));
   });
 
-  it('fails the run with max_tool_iterations_exceeded past maxToolIterations, leaving a valid transcript', async () => {
+  test('fails the run with max_tool_iterations_exceeded past maxToolIterations, leaving a valid transcript', async ({
+    db,
+    fake,
+    client,
+  }) => {
     const turn = (n: number) => ({ toolUses: [{ id: `toolu_loop${n}`, name: 'add', input: { a: n, b: n } }] });
     fake.enqueue(turn(1), turn(2), turn(3));
     const agent = client.agent('looper');
@@ -195,7 +184,7 @@ describe('the tool loop', () => {
     expect(err).toBeInstanceOf(RunFailedError);
     expect(err.run).toMatchObject({ state: 'failed', errorType: 'max_tool_iterations_exceeded', toolIterations: 2 });
     expect(err.run.errorMessage).toMatch(/maxToolIterations is 2/);
-    const stored = await transcript(err.run.id);
+    const stored = await transcript(db, err.run.id);
     assertValidTranscript(stored);
     // The third tool_use was answered, not executed.
     const calls = await db.query(`select tool_use_id from agentpg_tool_calls where run_id = $1 order by tool_use_id`, [

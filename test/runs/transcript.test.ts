@@ -19,6 +19,21 @@ const msg = (runId: string, role: 'user' | 'assistant', content: any[]): StoredM
 const text = (t: string) => ({ type: 'text', text: t, citations: null });
 const use = (id: string) => ({ type: 'tool_use', id, name: 'x', input: {}, caller: { type: 'direct' } });
 const result = (id: string, content = 'ok') => ({ type: 'tool_result', tool_use_id: id, content });
+/** A stored call of tool `x` with empty input, one attempt, no approval or question: `row` says the rest. */
+const call = (
+  row: Pick<ToolCallRow, 'id' | 'messageId' | 'toolUseId' | 'state'> & Partial<ToolCallRow>,
+): ToolCallRow => ({
+  toolName: 'x',
+  input: {},
+  output: null,
+  isError: false,
+  attempts: 1,
+  approval: null,
+  decisionMessage: null,
+  approvedInput: null,
+  question: null,
+  ...row,
+});
 
 describe('rebuildTranscript', () => {
   it('strips response-only fields and keeps a clean conversation as is', () => {
@@ -56,37 +71,9 @@ describe('rebuildTranscript', () => {
   it('answers an older run left mid-turn (from its stored results, else an error) and merges the next prompt', () => {
     const assistant = msg('r1', 'assistant', [use('t1'), use('t2')]);
     const stored = [msg('r1', 'user', [text('go')]), assistant, msg('r2', 'user', [text('next question')])];
-    const calls: ToolCallRow[] = [
-      {
-        id: 'c1',
-        messageId: assistant.id,
-        toolUseId: 't1',
-        toolName: 'x',
-        input: {},
-        state: 'succeeded',
-        output: 'done',
-        isError: false,
-        attempts: 1,
-        approval: null,
-        decisionMessage: null,
-        approvedInput: null,
-        question: null,
-      },
-      {
-        id: 'c2',
-        messageId: assistant.id,
-        toolUseId: 't2',
-        toolName: 'x',
-        input: {},
-        state: 'running',
-        output: null,
-        isError: false,
-        attempts: 1,
-        approval: null,
-        decisionMessage: null,
-        approvedInput: null,
-        question: null,
-      },
+    const calls = [
+      call({ id: 'c1', messageId: assistant.id, toolUseId: 't1', state: 'succeeded', output: 'done' }),
+      call({ id: 'c2', messageId: assistant.id, toolUseId: 't2', state: 'running' }),
     ];
     const t = rebuildTranscript(stored, 'r2', calls);
     expect(t.openTurn).toBeNull();

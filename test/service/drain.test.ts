@@ -1,38 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { json, readSse, startService, type ServiceProcess } from '../helpers/service.js';
+import { describe, expect } from 'vitest';
+import { json, postJson, readSse, testWithService } from '../helpers/service.js';
+
+// No token, on every interface: the exposure warning; a slow model call keeps a run in flight.
+const test = testWithService({ AGENTPG_API_TOKEN: undefined, HOST: '0.0.0.0', AGENTPG_FAKE_LATENCY_MS: '4000' });
 
 describe('draining the HTTP service (SIGTERM)', () => {
-  let db: TestDatabase;
-  let service: ServiceProcess;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    // No token, on every interface: the exposure warning; a slow model call keeps a run in flight.
-    service = await startService({
-      DATABASE_URL: db.url,
-      ANTHROPIC_API_KEY: undefined,
-      AGENTPG_API_TOKEN: undefined,
-      HOST: '0.0.0.0',
-      AGENTPG_FAKE_LATENCY_MS: '4000',
-    });
-  });
-  afterAll(async () => {
-    if (service?.child.exitCode === null) service.child.kill('SIGKILL');
-    await db?.drop();
-  });
-
-  const post = (path: string, body: unknown) =>
-    fetch(`${service.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-
-  it('warns at start that it has no token and listens beyond loopback', () => {
+  test('warns at start that it has no token and listens beyond loopback', ({ service }) => {
     expect(service.output()).toMatch(/"event":"service_unauthenticated"/);
   });
 
-  it('refuses a cross-site text/plain POST even without a token', async () => {
+  test('refuses a cross-site text/plain POST even without a token', async ({ service }) => {
     const res = await fetch(`${service.url}/v1/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain' },
@@ -41,9 +18,14 @@ describe('draining the HTTP service (SIGTERM)', () => {
     expect(res.status).toBe(415);
   });
 
-  it('is not ready, refuses new runs and keeps in-flight streams until their runs end; the listener closes last', async () => {
-    const session = await json(await post('/v1/sessions', { agent: 'chat', tenantId: 't', identifier: 'drain' }));
-    const run = await json(await post('/v1/runs', { sessionId: session.id, prompt: 'hello' }));
+  test('is not ready, refuses new runs and keeps in-flight streams until their runs end; the listener closes last', async ({
+    db,
+    service,
+  }) => {
+    const session = await json(
+      await postJson(service, '/v1/sessions', { agent: 'chat', tenantId: 't', identifier: 'drain' }),
+    );
+    const run = await json(await postJson(service, '/v1/runs', { sessionId: session.id, prompt: 'hello' }));
     for (let i = 0; i < 200; i++) {
       if ((await json(await fetch(`${service.url}/v1/runs/${run.id}`))).state === 'running') break;
       await new Promise((r) => setTimeout(r, 50));
@@ -64,7 +46,7 @@ describe('draining the HTTP service (SIGTERM)', () => {
     const healthz = await fetch(`${service.url}/healthz`);
     expect(healthz.status).toBe(200);
     expect(await json(healthz)).toMatchObject({ ok: true, draining: true });
-    const refused = await post('/v1/runs', { sessionId: session.id, prompt: 'too late' });
+    const refused = await postJson(service, '/v1/runs', { sessionId: session.id, prompt: 'too late' });
     expect(refused.status).toBe(503);
     expect((await json(refused)).error.type).toBe('unavailable_error');
 

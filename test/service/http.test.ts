@@ -1,40 +1,30 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import type { TestDatabase } from '../helpers/db.js';
-import { test } from '../helpers/fixtures.js';
-import { json, readSse, startService, type ServiceProcess } from '../helpers/service.js';
+import { describe, expect } from 'vitest';
+import { json, postJson, readSse, testWithService } from '../helpers/service.js';
+
+const test = testWithService({ AGENTPG_API_TOKEN: undefined });
 
 describe('the HTTP service (npm start) against a real database and the offline model', () => {
-  let db: TestDatabase;
-  let service: ServiceProcess;
-  test.beforeAll(async ({ db: testDb }) => {
-    db = testDb;
-    service = await startService({ DATABASE_URL: db.url, ANTHROPIC_API_KEY: undefined, AGENTPG_API_TOKEN: undefined });
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
-
-  const post = (path: string, body: unknown) =>
-    fetch(`${service.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-
-  it('says plainly that the offline fake model answers', () => {
+  test('says plainly that the offline fake model answers', ({ service }) => {
     expect(service.output()).toMatch(/OFFLINE FAKE MODEL/);
   });
 
-  it('lists the example agents with their tools', async () => {
+  test('lists the example agents with their tools', async ({ service }) => {
     const agents = await json(await fetch(`${service.url}/v1/agents`));
     expect(agents.map((a: { name: string }) => a.name).sort()).toEqual(['chat', 'weather']);
     expect(agents.find((a: { name: string }) => a.name === 'weather').tools).toEqual(['get_weather', 'get_time']);
   });
 
-  it('creates a session, runs a prompt with a tool call, streams its events to the end, and reads it back completed', async () => {
-    const session = await json(await post('/v1/sessions', { agent: 'weather', tenantId: 't1', identifier: 'user123' }));
+  test('creates a session, runs a prompt with a tool call, streams its events to the end, and reads it back completed', async ({
+    service,
+  }) => {
+    const session = await json(
+      await postJson(service, '/v1/sessions', { agent: 'weather', tenantId: 't1', identifier: 'user123' }),
+    );
     expect(session.id).toMatch(/^[0-9a-f-]{36}$/);
-    const created = await post('/v1/runs', { sessionId: session.id, prompt: 'What is the weather in Paris?' });
+    const created = await postJson(service, '/v1/runs', {
+      sessionId: session.id,
+      prompt: 'What is the weather in Paris?',
+    });
     expect(created.status).toBe(202);
     const run = await json(created);
     // replay=1: the run may well have stored its tool turn before this request subscribes.
@@ -50,8 +40,10 @@ describe('the HTTP service (npm start) against a real database and the offline m
     expect(metrics).toMatch(/agentpg_runs\{state="completed"\} [1-9]/);
   });
 
-  it('joins the trace of a traceparent request header; ignores a malformed one', async () => {
-    const session = await json(await post('/v1/sessions', { agent: 'chat', tenantId: 't1', identifier: 'traced' }));
+  test('joins the trace of a traceparent request header; ignores a malformed one', async ({ service }) => {
+    const session = await json(
+      await postJson(service, '/v1/sessions', { agent: 'chat', tenantId: 't1', identifier: 'traced' }),
+    );
     const traceParent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
     const runWith = async (header: string) => {
       const res = await fetch(`${service.url}/v1/runs`, {
@@ -67,8 +59,8 @@ describe('the HTTP service (npm start) against a real database and the offline m
     expect((await runWith('00-not-a-trace')).traceParent).toBeNull();
   });
 
-  it('answers bad bodies with 400 naming the field', async () => {
-    const res = await post('/v1/sessions', { agent: 'chat', tenantId: '', identifier: 'x' });
+  test('answers bad bodies with 400 naming the field', async ({ service }) => {
+    const res = await postJson(service, '/v1/sessions', { agent: 'chat', tenantId: '', identifier: 'x' });
     expect(res.status).toBe(400);
     const body = await json(res);
     expect(body.error.type).toBe('invalid_request_error');
@@ -81,11 +73,11 @@ describe('the HTTP service (npm start) against a real database and the offline m
     expect(notJson.status).toBe(400);
   });
 
-  it('answers unknown agents, sessions and runs with 404', async () => {
-    const a = await post('/v1/sessions', { agent: 'nobody', tenantId: 't', identifier: 'x' });
+  test('answers unknown agents, sessions and runs with 404', async ({ service }) => {
+    const a = await postJson(service, '/v1/sessions', { agent: 'nobody', tenantId: 't', identifier: 'x' });
     expect(a.status).toBe(404);
     expect((await json(a)).error.message).toMatch(/agent not found: nobody/);
-    const s = await post('/v1/runs', { sessionId: '00000000-0000-0000-0000-000000000000', prompt: 'hi' });
+    const s = await postJson(service, '/v1/runs', { sessionId: '00000000-0000-0000-0000-000000000000', prompt: 'hi' });
     expect(s.status).toBe(404);
     const r = await fetch(`${service.url}/v1/runs/00000000-0000-0000-0000-000000000000`);
     expect(r.status).toBe(404);

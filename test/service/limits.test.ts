@@ -1,42 +1,25 @@
 import http from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { json, startService, type ServiceProcess } from '../helpers/service.js';
+import { describe, expect } from 'vitest';
+import { json, postJson, testWithService, type ServiceProcess } from '../helpers/service.js';
 
 const TOKEN = 'test-token-123';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 
-describe('the HTTP service with a token: metrics, probes, input limits, cross-site requests', () => {
-  let db: TestDatabase;
-  let service: ServiceProcess;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    service = await startService({
-      DATABASE_URL: db.url,
-      ANTHROPIC_API_KEY: undefined,
-      AGENTPG_API_TOKEN: TOKEN,
-      AGENTPG_CLEANUP_MS: '1000',
-    });
-  });
-  afterAll(async () => {
-    await service?.stop();
-    await db?.drop();
-  });
+const test = testWithService({ AGENTPG_API_TOKEN: TOKEN, AGENTPG_CLEANUP_MS: '1000' });
 
+describe('the HTTP service with a token: metrics, probes, input limits, cross-site requests', () => {
   /** A POST with the token; `body` is sent as it is when a string (to send exact bytes). */
-  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${service.url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...AUTH, ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+  const post = (service: ServiceProcess, path: string, body: unknown, headers: Record<string, string> = {}) =>
+    postJson(service, path, body, { ...AUTH, ...headers });
   const expectError = async (res: Response, status: number, type: string, message?: RegExp) => {
     const body = await json(res);
     expect({ status: res.status, type: body.error?.type }).toEqual({ status, type });
     if (message) expect(body.error.message).toMatch(message);
   };
 
-  it('/metrics needs the token and exports all 13 ownership metrics, restore duration measured', async () => {
+  test('/metrics needs the token and exports all 13 ownership metrics, restore duration measured', async ({
+    service,
+  }) => {
     expect((await fetch(`${service.url}/metrics`)).status).toBe(401);
     const text = await (await fetch(`${service.url}/metrics`, { headers: AUTH })).text();
     for (const name of [
@@ -61,7 +44,7 @@ describe('the HTTP service with a token: metrics, probes, input limits, cross-si
     expect(text).toMatch(/# HELP agent_lock_held Shard locks/);
   });
 
-  it('probes need no token; /ready is /readyz; readiness says who ran the last cleanup pass', async () => {
+  test('probes need no token; /ready is /readyz; readiness says who ran the last cleanup pass', async ({ service }) => {
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     let ready: any;
     for (let i = 0; i < 100; i++) {
@@ -77,8 +60,10 @@ describe('the HTTP service with a token: metrics, probes, input limits, cross-si
     expect(await json(alias)).toMatchObject({ ready: true, instanceId: ready.instanceId });
   });
 
-  it('refuses a body over the limit with 413, by Content-Length and while a chunked body streams', async () => {
-    await expectError(await post('/v1/sessions', 'x'.repeat(2 * 1024 * 1024)), 413, 'request_too_large');
+  test('refuses a body over the limit with 413, by Content-Length and while a chunked body streams', async ({
+    service,
+  }) => {
+    await expectError(await post(service, '/v1/sessions', 'x'.repeat(2 * 1024 * 1024)), 413, 'request_too_large');
     // A chunked body of 64 MB, written until the service answers: it counts the bytes as they
     // stream and answers 413 at the limit (1 MB), then closes the connection. Whether the client
     // reads that answer or first fails a write on the closed socket (EPIPE, ECONNRESET) is a race
@@ -91,29 +76,29 @@ describe('the HTTP service with a token: metrics, probes, input limits, cross-si
     expect(outcome.bytesWritten).toBeLessThan(32 * 1024 * 1024);
   });
 
-  it('answers bad fields with 400 naming them, never 500, and stores nothing unbounded', async () => {
-    const session = await json(await post('/v1/sessions', { agent: 'chat', tenantId: 't', identifier: 'u' }));
+  test('answers bad fields with 400 naming them, never 500, and stores nothing unbounded', async ({ db, service }) => {
+    const session = await json(await post(service, '/v1/sessions', { agent: 'chat', tenantId: 't', identifier: 'u' }));
     const bad = (metadata: string) =>
-      post('/v1/sessions', `{"agent":"chat","tenantId":"t","identifier":"u","metadata":${metadata}}`);
+      post(service, '/v1/sessions', `{"agent":"chat","tenantId":"t","identifier":"u","metadata":${metadata}}`);
     await expectError(await bad(JSON.stringify({ big: 'x'.repeat(20_000) })), 400, 'invalid_request_error', /metadata/);
     await expectError(await bad('{"n":1e400}'), 400, 'invalid_request_error', /metadata\.n: number out of range/);
     await expectError(await bad('{"s":"a\\u0000b"}'), 400, 'invalid_request_error', /NUL/);
     await expectError(await bad('{"s":"\\ud800"}'), 400, 'invalid_request_error', /surrogate/);
     await expectError(await bad('{"a":'.repeat(5000) + '1' + '}'.repeat(5000)), 400, 'invalid_request_error', /nested/);
     await expectError(
-      await post('/v1/runs', { sessionId: session.id, prompt: 'x'.repeat(100_001) }),
+      await post(service, '/v1/runs', { sessionId: session.id, prompt: 'x'.repeat(100_001) }),
       400,
       'invalid_request_error',
       /prompt/,
     );
     await expectError(
-      await post('/v1/long-running', { kind: 'watcher', config: { blob: 'x'.repeat(70_000) } }),
+      await post(service, '/v1/long-running', { kind: 'watcher', config: { blob: 'x'.repeat(70_000) } }),
       400,
       'invalid_request_error',
       /config/,
     );
     await expectError(
-      await post('/v1/long-running', { kind: 'watcher', config: { intervalMs: -5 } }),
+      await post(service, '/v1/long-running', { kind: 'watcher', config: { intervalMs: -5 } }),
       400,
       'invalid_request_error',
       /config\.intervalMs/,
@@ -122,16 +107,20 @@ describe('the HTTP service with a token: metrics, probes, input limits, cross-si
     expect(n).toBe(0);
   });
 
-  it('restarting a long-running agent without config keeps its stored config', async () => {
-    const started = await post('/v1/long-running', { id: 'w-keep', kind: 'watcher', config: { intervalMs: 60_000 } });
+  test('restarting a long-running agent without config keeps its stored config', async ({ service }) => {
+    const started = await post(service, '/v1/long-running', {
+      id: 'w-keep',
+      kind: 'watcher',
+      config: { intervalMs: 60_000 },
+    });
     expect(started.status).toBe(201);
-    expect((await post('/v1/long-running/w-keep/stop', {})).status).toBe(200);
-    const restarted = await json(await post('/v1/long-running', { id: 'w-keep', kind: 'watcher' }));
+    expect((await post(service, '/v1/long-running/w-keep/stop', {})).status).toBe(200);
+    const restarted = await json(await post(service, '/v1/long-running', { id: 'w-keep', kind: 'watcher' }));
     expect(restarted).toMatchObject({ active: true, config: { intervalMs: 60_000 } });
-    await post('/v1/long-running/w-keep/stop', {});
+    await post(service, '/v1/long-running/w-keep/stop', {});
   });
 
-  it('refuses writes that are not application/json (415) and foreign origins (403)', async () => {
+  test('refuses writes that are not application/json (415) and foreign origins (403)', async ({ service }) => {
     const plain = await fetch(`${service.url}/v1/sessions`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain', ...AUTH },
@@ -152,12 +141,18 @@ describe('the HTTP service with a token: metrics, probes, input limits, cross-si
     });
     await expectError(plainDelete, 415, 'unsupported_media_type_error');
     const foreign = await post(
+      service,
       '/v1/sessions',
       { agent: 'chat', tenantId: 't', identifier: 'u' },
       { origin: 'https://evil.example' },
     );
     await expectError(foreign, 403, 'permission_error');
-    const own = await post('/v1/sessions', { agent: 'chat', tenantId: 't', identifier: 'u' }, { origin: service.url });
+    const own = await post(
+      service,
+      '/v1/sessions',
+      { agent: 'chat', tenantId: 't', identifier: 'u' },
+      { origin: service.url },
+    );
     expect(own.status).toBe(201);
   });
 });

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { readLongRunningEnv } from '../../src/service/ownershipEnv.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { test } from '../helpers/fixtures.js';
 import { json, startService } from '../helpers/service.js';
 
 describe('the service: switches for long-running agents from the environment', () => {
@@ -33,18 +33,12 @@ describe('the service: switches for long-running agents from the environment', (
   });
 
   describe('in the running service', () => {
-    let db: TestDatabase;
-    beforeAll(async () => {
-      db = await createTestDatabase();
-    });
-    afterAll(async () => db?.drop());
-
-    it('exits at start-up on a bad variable, saying which', async () => {
+    test('exits at start-up on a bad variable, saying which', async ({ db }) => {
       const err = await startService({ DATABASE_URL: db.url, AGENTPG_OWNERSHIP_LEASE_MS: 'soon' }).catch((e) => e);
       expect(String(err)).toMatch(/service exited early \(1\)[\s\S]*AGENTPG_OWNERSHIP_LEASE_MS/);
     });
 
-    it('with AGENTPG_AGENT_RECOVERY=0 starts long-running agents for others but runs none itself', async () => {
+    test('with AGENTPG_AGENT_RECOVERY=0 starts long-running agents for others but runs none itself', async ({ db }) => {
       const s = await startService({
         DATABASE_URL: db.url,
         ANTHROPIC_API_KEY: undefined,

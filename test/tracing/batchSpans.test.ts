@@ -9,11 +9,11 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { BATCH_POLL_QUEUE } from '../../src/batch/service.js';
 import { defineAgent, defineTool, type AgentPG } from '../../src/index.js';
 import { startFakeAnthropic, type FakeAnthropic, type FakeReply, type FakeRequest } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { until } from '../helpers/until.js';
+import { untilStartPassDone } from '../batch/helpers.js';
 import { MODEL, startClient } from '../runs/helpers.js';
 import { registerInMemorySdk } from './helpers.js';
 
@@ -63,13 +63,7 @@ beforeAll(async () => {
     // Passes are run by the test; the scheduled one offers one at start, then none for an hour.
     batch: { pollIntervalMs: 3_600_000 },
   });
-  await until(async () => {
-    const rows = await db.query(
-      `select count(*)::int as n from agentpg_boss.job where name = $1 and state = 'completed'`,
-      [BATCH_POLL_QUEUE],
-    );
-    return rows[0].n >= 1;
-  }, 60_000);
+  await untilStartPassDone(db);
 }, 90_000);
 
 afterAll(async () => {

@@ -1,12 +1,11 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect } from 'vitest';
 import { z } from 'zod';
 import { defineAgent, defineTool, ValidationError, type AgentPG } from '../../src/index.js';
-import type { FakeAnthropic } from '../../src/testing/index.js';
-import type { TestDatabase } from '../helpers/db.js';
-import { test } from '../helpers/fixtures.js';
+import { test as base } from '../helpers/fixtures.js';
+import { hangingTool, throwingTool } from '../helpers/tools.js';
 import { until } from '../helpers/until.js';
 import { registerInMemorySdk, traceParentIds } from './helpers.js';
 
@@ -26,21 +25,8 @@ const lookup = defineTool({
     });
   },
 });
-const broken = defineTool({
-  name: 'broken',
-  description: 'Always throws.',
-  inputSchema: z.object({}),
-  execute() {
-    throw new Error('the tool exploded');
-  },
-});
-const stuck = defineTool({
-  name: 'stuck',
-  description: 'Never answers.',
-  inputSchema: z.object({}),
-  timeoutMs: 100,
-  execute: () => new Promise(() => {}),
-});
+const broken = throwingTool('broken');
+const stuck = hangingTool('stuck', 100);
 const guarded = defineTool({
   name: 'guarded',
   description: 'Needs a person’s approval.',
@@ -52,15 +38,9 @@ const agents = [
   defineAgent({ name: 'traced', model: MODEL, tools: ['lookup', 'broken', 'stuck', 'guarded'], maxTokens: 512 }),
 ];
 
-let db: TestDatabase;
-let fake: FakeAnthropic;
-let client: AgentPG;
-
-test.beforeAll(async ({ db: testDb, fake: testFake, startClient }) => {
-  db = testDb;
-  fake = testFake;
-  client = await startClient({ agents, tools: [lookup, broken, stuck, guarded] });
-});
+const test = base.extend('client', { scope: 'file' }, async ({ startClient }) =>
+  startClient({ agents, tools: [lookup, broken, stuck, guarded] }),
+);
 afterAll(async () => {
   await unregister();
 });
@@ -72,7 +52,7 @@ const parentOf = (s: ReadableSpan) => s.parentSpanContext?.spanId;
 const startOf = (s: ReadableSpan) => s.startTime[0] * 1e9 + s.startTime[1];
 
 /** Enqueues inside an active span of the caller's, waits for the run and for its execution span to end. */
-async function runInCallerSpan(prompt: string, sessionId: string) {
+async function runInCallerSpan(client: AgentPG, prompt: string, sessionId: string) {
   const { runId, caller } = await testTracer.startActiveSpan('caller', async (span) => {
     const runId = await client.agent('traced').enqueue(sessionId, prompt);
     span.end();
@@ -85,7 +65,11 @@ async function runInCallerSpan(prompt: string, sessionId: string) {
 }
 
 describe('traces', () => {
-  it('one run with a tool call is one trace: caller > enqueue > run > (model call, tool call > the tool’s own span, model call)', async () => {
+  test('one run with a tool call is one trace: caller > enqueue > run > (model call, tool call > the tool’s own span, model call)', async ({
+    db,
+    fake,
+    client,
+  }) => {
     fake.enqueue(
       {
         toolUses: [{ id: 'toolu_trace_1', name: 'lookup', input: { q: 'otel' } }],
@@ -97,7 +81,7 @@ describe('traces', () => {
       },
     );
     const sessionId = await client.agent('traced').newSession({ tenantId: 'tenant-a', identifier: 'trace-1' });
-    const { run, caller, spans } = await runInCallerSpan('what is otel?', sessionId);
+    const { run, caller, spans } = await runInCallerSpan(client, 'what is otel?', sessionId);
     expect(run.state).toBe('completed');
 
     // Exactly these spans of agentpg and of the test, all in the caller's trace.
@@ -214,7 +198,10 @@ describe('traces', () => {
     expect(run.inputTokens).toBe(107);
   });
 
-  it('error types: failing tool calls, a retried model call, a model call that fails for good and the run it fails', async () => {
+  test('error types: failing tool calls, a retried model call, a model call that fails for good and the run it fails', async ({
+    fake,
+    client,
+  }) => {
     fake.enqueue(
       {
         toolUses: [
@@ -273,7 +260,11 @@ describe('traces', () => {
     expect(exec.status.code).toBe(SpanStatusCode.ERROR);
   });
 
-  it('joins an explicit traceparent (e.g. from a request header) and the caller transaction’s context; refuses a malformed one', async () => {
+  test('joins an explicit traceparent (e.g. from a request header) and the caller transaction’s context; refuses a malformed one', async ({
+    db,
+    fake,
+    client,
+  }) => {
     const agent = client.agent('traced');
     const sessionId = await agent.newSession({ tenantId: 'tenant-a', identifier: 'trace-3' });
 
@@ -316,7 +307,11 @@ describe('traces', () => {
       );
   });
 
-  it('a run enqueued with no trace context (plain SQL) gets its first execution’s: the execution after an approval wait joins it', async () => {
+  test('a run enqueued with no trace context (plain SQL) gets its first execution’s: the execution after an approval wait joins it', async ({
+    db,
+    fake,
+    client,
+  }) => {
     const sessionId = await client.agent('traced').newSession({ tenantId: 'tenant-a', identifier: 'trace-4' });
     fake.enqueue({ toolUses: [{ id: 'toolu_guarded', name: 'guarded', input: {} }] }, { text: 'all done' });
     const [{ id: runId }] = await db.query(`select agentpg_enqueue_run($1, 'traced', 'guard it', null, '{}') as id`, [

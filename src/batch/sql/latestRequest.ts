@@ -1,4 +1,6 @@
 import type { Queryable } from '../../db/queryable.js';
+import type { DbRow } from '../../db/rows.js';
+import type { batchRequests, batchSubmissions } from '../../db/schema/index.js';
 
 export type BatchRequestState =
   'pending' | 'submitting' | 'submitted' | 'succeeded' | 'errored' | 'canceled' | 'expired';
@@ -10,7 +12,7 @@ export interface BatchRequestRow {
   try: number;
   state: BatchRequestState;
   /** succeeded: the Message; errored: the API's ErrorResponse; else null. */
-  result: any;
+  result: unknown;
   /** When the run stored the request (the batched call's span starts there: src/tracing/runTrace.ts). */
   createdAt: Date;
   /** When its result (or end) was stored; null while it waits. */
@@ -21,7 +23,10 @@ export interface BatchRequestRow {
 
 /** The latest try of a run's model call for `turn` (its tool iteration), or null. ONE statement. */
 export async function latestRequest(db: Queryable, runId: string, turn: number): Promise<BatchRequestRow | null> {
-  const { rows } = await db.query(
+  const { rows } = await db.query<
+    Pick<DbRow<typeof batchRequests>, 'id' | 'custom_id' | 'turn' | 'try' | 'result' | 'created_at' | 'ended_at'> &
+      Pick<DbRow<typeof batchSubmissions>, 'batch_id'> & { state: BatchRequestState }
+  >(
     `select q.id, q.custom_id, q.turn, q.try, q.state, q.result, q.created_at, q.ended_at, s.batch_id
        from agentpg_batch_requests q left join agentpg_batch_submissions s on s.id = q.submission_id
       where q.run_id = $1 and q.turn = $2 order by q.try desc limit 1`,

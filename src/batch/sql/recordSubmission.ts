@@ -1,4 +1,7 @@
+import type Anthropic from '@anthropic-ai/sdk';
 import type { Queryable } from '../../db/queryable.js';
+import type { DbRow } from '../../db/rows.js';
+import type { batchRequests } from '../../db/schema/index.js';
 
 /**
  * Step `submission_recorded`, ONE statement (autocommit, durable at its COMMIT), BEFORE the create
@@ -11,8 +14,8 @@ export async function recordSubmission(
   db: Queryable,
   submissionId: string,
   limit: number,
-): Promise<Array<{ customId: string; params: any }>> {
-  const { rows } = await db.query(
+): Promise<Array<{ customId: string; params: Anthropic.MessageCreateParamsNonStreaming }>> {
+  const { rows } = await db.query<Pick<DbRow<typeof batchRequests>, 'custom_id' | 'params'>>(
     `with picked as (
        select q.id from agentpg_batch_requests q join agentpg_runs r on r.id = q.run_id
         where q.state = 'pending' and r.state = 'awaiting_input'
@@ -29,5 +32,6 @@ export async function recordSubmission(
      select custom_id, params from moved`,
     [submissionId, limit],
   );
-  return rows.map((r) => ({ customId: r.custom_id, params: r.params }));
+  // params are stored by the run's suspend transaction from the very request it would have sent.
+  return rows.map((r) => ({ customId: r.custom_id, params: r.params as Anthropic.MessageCreateParamsNonStreaming }));
 }

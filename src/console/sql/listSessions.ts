@@ -1,4 +1,6 @@
 import type { Queryable } from '../../db/queryable.js';
+import type { DbRow } from '../../db/rows.js';
+import type { runs, sessions } from '../../db/schema/index.js';
 import { scopeParam, type TenantScope } from './scope.js';
 
 export interface SessionSummary {
@@ -25,7 +27,12 @@ export async function listSessions(
   scope: TenantScope,
   filter: { tenantId?: string; limit: number },
 ): Promise<SessionSummary[]> {
-  const { rows } = await db.query<Record<string, any>>(
+  const { rows } = await db.query<
+    Pick<
+      DbRow<typeof sessions>,
+      'id' | 'tenant_id' | 'identifier' | 'agent_name' | 'parent_session_id' | 'created_at' | 'updated_at'
+    > & { runs: number; last_run_state: DbRow<typeof runs>['state'] | null; last_run_at: Date | null }
+  >(
     `select s.id, s.tenant_id, s.identifier, s.agent_name, s.parent_session_id, s.created_at, s.updated_at,
             (select count(*)::int from agentpg_runs r where r.session_id = s.id) as runs,
             last.state as last_run_state, last.created_at as last_run_at

@@ -1,4 +1,6 @@
 import type { Queryable } from '../../db/queryable.js';
+import type { DbRow } from '../../db/rows.js';
+import type { longRunningOwnershipLog } from '../../db/schema/index.js';
 
 export interface HandOver {
   shard: number;
@@ -18,7 +20,12 @@ export interface HandOver {
  * the owner before it: a hand-over is an acquisition whose previous owner is another instance.
  */
 export async function recentHandOvers(db: Queryable, limit: number): Promise<HandOver[]> {
-  const { rows } = await db.query<Record<string, any>>(
+  const { rows } = await db.query<
+    Pick<
+      DbRow<typeof longRunningOwnershipLog>,
+      'shard' | 'epoch' | 'instance_id' | 'acquired_at' | 'released_at' | 'release_reason'
+    > & { previous_instance_id: string | null; agent_ids: string[] }
+  >(
     `select l.shard, l.epoch, l.instance_id, l.acquired_at, l.released_at, l.release_reason,
             prev.instance_id as previous_instance_id,
             array(select a.id from agentpg_long_running_agents a where a.shard = l.shard order by a.id limit 20)

@@ -22,9 +22,9 @@ export interface ToolCallRow {
   question: string | null;
 }
 
-type ToolCallDbRow = DbRow<typeof toolCalls>;
+export type ToolCallDbRow = DbRow<typeof toolCalls>;
 
-const mapToolCall: (r: ToolCallDbRow) => ToolCallRow = rowMapper(toolCalls, [
+export const mapToolCall: (r: ToolCallDbRow) => ToolCallRow = rowMapper(toolCalls, [
   'runId',
   'errorMessage',
   'createdAt',
