@@ -2,7 +2,6 @@
 // model); the same process in production with DATABASE_URL and ANTHROPIC_API_KEY.
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import pg from 'pg';
 import { anyApiKey } from '../access/keys.js';
 import { AgentPG } from '../client.js';
 import { CONFIG_DEFAULTS } from '../config.js';
@@ -76,18 +75,14 @@ async function main(): Promise<void> {
   });
   await client.start();
 
-  const statsPool = new pg.Pool({
-    connectionString: database.url,
-    // Metrics, probes, and the API key every request's guard looks up.
-    max: 4,
-    application_name: 'agentpg-service-metrics',
-  });
-  statsPool.on('error', () => {});
+  // Metrics, probes and the API key every request's guard looks up run on the client's statement
+  // pool: a pool of their own was up to 4 more connections per instance (README "Connections").
+  const db = client.db;
   let draining = false;
   const shutdown = new AbortController();
   const apiToken = env.AGENTPG_API_TOKEN || undefined;
   const host = env.HOST ?? '127.0.0.1';
-  const app = createHttpApp(client, createMetrics(client, statsPool), {
+  const app = createHttpApp(client, createMetrics(client, db), {
     apiToken,
     metricsPublic: env.AGENTPG_METRICS_PUBLIC === '1',
     allowedOrigins: (env.AGENTPG_ALLOWED_ORIGINS ?? '')
@@ -97,12 +92,12 @@ async function main(): Promise<void> {
     runMetadata,
     longRunningConfigSchemas: exampleLongRunningConfigs,
     isDraining: () => draining,
-    db: statsPool,
+    db,
     shutdown: shutdown.signal,
     // Kinds other instances run count too: with recovery off this one runs none but starts them.
     longRunningKinds: exampleLongRunningKinds.map((k) => k.kind),
   });
-  if (!apiToken && !isLoopback(host) && !(await anyApiKey(statsPool))) {
+  if (!apiToken && !isLoopback(host) && !(await anyApiKey(db))) {
     logger.warn(
       { host, port, event: 'service_unauthenticated' },
       'no AGENTPG_API_TOKEN, no API key (`agentpg keys create`) and listening beyond loopback: ' +
@@ -124,7 +119,6 @@ async function main(): Promise<void> {
         await client.stop();
         shutdown.abort();
         await closeListener(server);
-        await statsPool.end().catch(() => {});
         await fake?.close();
         // Last: everything above may still need the database (deregistering the instance row).
         await database.stop().catch(() => {});
