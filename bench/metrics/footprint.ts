@@ -140,12 +140,10 @@ export async function measureFootprint(ctx: BenchContext, db: BenchDatabase): Pr
         instances_at_default_max_all_loaded: byDefault.instances_at_default_max_all_loaded,
       },
       details: {
-        instance_footprint: {
-          superuser_reserved_connections: reserved,
-          server_max_connections: maxConnections,
-          default_pool: byDefault,
-          pool_size_2: pool2,
-        },
+        superuser_reserved_connections: reserved,
+        server_max_connections: maxConnections,
+        default_pool: byDefault,
+        pool_size_2: pool2,
       },
     };
   } finally {
