@@ -150,16 +150,6 @@ export class LockSession {
     return p;
   }
 
-  /**
-   * Notifications arriving on this session (the instance session LISTENs on the session that
-   * holds its liveness lock, src/cluster/liveness.ts). Returns the function that stops them.
-   */
-  onNotification(fn: (channel: string, payload: string) => void): () => void {
-    const h = (m: pg.Notification) => fn(m.channel, m.payload ?? '');
-    this.client.on('notification', h);
-    return () => void this.client.off('notification', h);
-  }
-
   /** Sets this session's application_name (how other instances count members). */
   async setApplicationName(name: string): Promise<void> {
     await this.query(`select set_config('application_name', $1, false)`, [name]);
