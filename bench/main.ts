@@ -43,6 +43,7 @@ import { measureEnqueueInTx } from './metrics/enqueueInTx.js';
 import { measureFailover } from './metrics/failover.js';
 import { measureEnqueueToStartAcross } from './metrics/enqueueToStart.js';
 import { measureEventLatency, startLatencyHelper } from './metrics/latency.js';
+import { measureFootprint } from './metrics/footprint.js';
 import { measureOwnershipScale, measureRss } from './metrics/ownershipScale.js';
 import { measureSessionScaling } from './metrics/sessionScaling.js';
 import { measureSoak, soakLines, type SoakValue } from './metrics/soak.js';
@@ -133,6 +134,7 @@ async function main() {
     rate_limited: null,
     batch_mode: null,
     routing: null,
+    instance_footprint: null,
     meta: {},
     details: {},
   };
@@ -336,6 +338,7 @@ async function main() {
       ['rate_limited', measureRateLimited, (v: never) => (results.rate_limited = v)],
       ['batch_mode', measureBatchMode, (v: never) => (results.batch_mode = v)],
       ['routing', measureRouting, (v: never) => (results.routing = v)],
+      ['instance_footprint', measureFootprint, (v: never) => (results.instance_footprint = v)],
     ] as unknown as Array<
       [MetricName, (c: BenchContext, d: BenchDatabase) => Promise<MetricResult<never>>, (v: never) => void]
     >) {

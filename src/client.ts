@@ -4,6 +4,8 @@ import { PgBoss } from 'pg-boss';
 import { checkAnthropicCredentials, resolveConfig, type AgentPGConfig, type ResolvedConfig } from './config.js';
 import { createPool, waitForDatabase, type Pool } from './db/connection.js';
 import { migrate, PGBOSS_SCHEMA } from './db/migrate.js';
+import type { Queryable } from './db/queryable.js';
+import { PoolLane } from './db/poolLane.js';
 import { AgentPGError, ConfigError, passwordOf } from './errors.js';
 import { EventListener } from './events/listener.js';
 import { ClientEvents } from './events/clientEvents.js';
@@ -29,6 +31,7 @@ import { AgentHandle, RunsApi } from './runs/api.js'; // [runs]
 import { RunsService } from './runs/service.js'; // [runs]
 import { createAnthropicClient } from './runs/modelCall.js'; // [runs]
 import { ApprovalsApi } from './runs/approvals.js'; // [runs]
+import { bossDb } from './runs/db.js'; // [runs]
 import { InputsApi } from './runs/inputs.js'; // [runs]
 import { RetentionService } from './retention/service.js'; // [retention]
 import type { RetentionPassSummary } from './retention/pass.js'; // [retention]
@@ -125,8 +128,15 @@ export class AgentPG {
         applicationName: `agentpg:${this.instanceId}`,
       });
       const { reportError } = this;
+      // [cluster] The periodic duties share one lane of the pool (src/db/poolLane.ts).
+      const background = new PoolLane(pool, 1);
       const boss = new PgBoss({
-        connectionString: config.databaseUrl,
+        // pg-boss runs on agentpg's pool instead of a pool of its own (up to 10 more connections):
+        // every pg-boss statement is one autocommit statement or one multi-statement string (its
+        // own BEGIN ... COMMIT), and the runs' fetch/claim/finalize already pass a transaction's
+        // client through `{ db }`. pg-boss then never opens or closes a connection itself. Its own
+        // statements (supervise, monitor, touch, the cleanup queue's fetch) take the duties' lane.
+        db: bossDb(background),
         schema: PGBOSS_SCHEMA,
         migrate: false,
         // [runs] No LISTEN connection for pg-boss: every listening backend of the database runs a
@@ -135,7 +145,6 @@ export class AgentPG {
         // queue is woken by agentpg's own listener (notify: false, src/runs/queue.ts); the cleanup
         // queue polls (src/cluster/cleanup.ts, at most half a cleanup slot).
         useListenNotify: false,
-        application_name: `agentpg-boss:${this.instanceId}`,
         // [runs] How soon a run whose worker died is retried: its job heartbeat (10 s, see
         // src/runs/queue.ts) is checked at every supervise/monitor pass (default 60 s each).
         superviseIntervalSeconds: 5,
@@ -155,6 +164,7 @@ export class AgentPG {
         instanceId: this.instanceId,
         hostname: config.hostname ?? os.hostname(),
         pool,
+        background,
         boss,
         anthropic,
         registry: this.registry,
@@ -192,7 +202,7 @@ export class AgentPG {
       this.cleanup = new CleanupService({
         instanceId: this.instanceId,
         boss,
-        pool,
+        pool: background,
         logger: this.logger,
         reportError,
         cleanupIntervalMs: config.cleanupIntervalMs,
@@ -225,9 +235,9 @@ export class AgentPG {
       // [cluster] instant failover: peers whose liveness lock is gone get their runs handed back
       this.failover = new RunFailoverService({
         instanceId: this.instanceId,
-        db: pool,
+        db: background,
         intervalMs: config.runFailoverIntervalMs,
-        handBack: defaultRunHandBack(boss, pool, this.logger),
+        handBack: defaultRunHandBack(boss, background, this.logger),
         logger: this.logger,
         reportError,
         onHandedBack: () => this.runsService?.worker.wake(),
@@ -239,7 +249,12 @@ export class AgentPG {
       this.runtime.health.foreignRunsFetched = () => this.runsService?.worker.foreignRunsFetched ?? 0;
       this.runtime.health.runWritesRefused = () => this.runsService?.worker.runWritesRefused ?? 0;
       // [ownership] long-running agents
-      this.ownership = new OwnershipManager(this.runtime, resolveOwnershipOptions(config.ownership));
+      // The shard locks share the liveness session: one dedicated connection for both.
+      this.ownership = new OwnershipManager(
+        this.runtime,
+        resolveOwnershipOptions(config.ownership),
+        () => this.membership?.liveness.lockSession ?? null,
+      );
       this.runtime.health.ownedLongRunningAgents = () => this.ownership?.metrics.agents_running ?? 0;
       await this.ownership.start();
       this.state = 'running';
@@ -300,6 +315,15 @@ export class AgentPG {
     await rt.pool.end().catch(() => {});
     this.runtime = null;
   }
+
+  /**
+   * The client's statement pool as a Queryable, for an application's own reads next to agentpg's
+   * (the service's metrics, probes and API-key lookups): no extra connections. Each query takes a
+   * pooled connection at call time; it fails with `not_started` before start() and after stop().
+   */
+  readonly db: Queryable = {
+    query: (text, values) => this.rt.pool.query(text, values),
+  };
 
   /**
    * Typed cluster events: run_state_changed, instance_registered, instance_deregistered,

@@ -1,6 +1,7 @@
 import type Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { defaultPoolSize, POOL_SIZE_DEFAULT_MAX } from './db/connection.js';
 import type { AgentDefinition } from './model/agent.js';
 import type { ToolDefinition } from './model/tool.js';
 import type { LongRunningAgentFailure, LongRunningKind, OwnershipOptions } from './ownership/types.js';
@@ -120,7 +121,11 @@ export interface AgentPGConfig {
    * children 1, ...). Agent definitions whose `agents` chains go deeper are a ConfigError. Default 5.
    */
   maxAgentDepth?: number;
-  /** Database connections agentpg's own pool may hold. Default 10. */
+  /**
+   * Database connections agentpg's one statement pool may hold; pg-boss runs on it too. Default
+   * min(6, runConcurrency + 2): with the instance session and one lock session an instance then
+   * holds at most 8 connections (src/db/connection.ts, README "Connections").
+   */
   poolSize?: number;
   /** Background failures (heartbeat, cleanup, reconnects) are reported here and never thrown. */
   onError?: (err: Error) => void;
@@ -264,7 +269,7 @@ export const CONFIG_DEFAULTS = {
   maxToolIterations: 20,
   toolTimeoutMs: 60_000,
   maxAgentDepth: 5,
-  poolSize: 10,
+  poolSize: POOL_SIZE_DEFAULT_MAX,
 } as const satisfies Partial<ResolvedConfig>;
 
 /**
@@ -315,7 +320,7 @@ export function resolveConfig(input: AgentPGConfig): ResolvedConfig {
     maxToolIterations: c.maxToolIterations ?? d.maxToolIterations,
     toolTimeoutMs: c.toolTimeoutMs ?? d.toolTimeoutMs,
     maxAgentDepth: c.maxAgentDepth ?? d.maxAgentDepth,
-    poolSize: c.poolSize ?? d.poolSize,
+    poolSize: c.poolSize ?? defaultPoolSize(c.runConcurrency ?? d.runConcurrency),
     prices: { ...DEFAULT_PRICES, ...c.prices },
   };
   // [costs] A USD budget needs the price of every model it counts.

@@ -2,6 +2,7 @@ import type Anthropic from '@anthropic-ai/sdk';
 import type { PgBoss } from 'pg-boss';
 import type { ResolvedConfig } from './config.js';
 import type { Pool } from './db/connection.js';
+import type { Queryable } from './db/queryable.js';
 import type { HealthCounters } from './cluster/health.js';
 import type { EventListener } from './events/listener.js';
 import type { Logger } from './logger.js';
@@ -20,6 +21,12 @@ export interface Runtime {
   hostname: string;
   /** agentpg's own statement-level pool. Never hold a session-level lock or LISTEN on it. */
   pool: Pool;
+  /**
+   * The periodic duties' lane of the pool (src/db/poolLane.ts): one statement at a time across
+   * failover, heartbeat, the ownership sweep, cleanup passes and pg-boss's own statements.
+   * Statements only, never a transaction.
+   */
+  background: Queryable;
   boss: PgBoss;
   anthropic: Anthropic;
   registry: Registry;

@@ -23,6 +23,7 @@ export const METRICS = [
   'rate_limited',
   'batch_mode',
   'routing',
+  'instance_footprint',
   // Only with --only (OPT_IN): the soak, and Citus (clusters of its own, bench/results/citus.json).
   'soak',
   'citus',

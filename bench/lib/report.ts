@@ -8,6 +8,7 @@ import type { EnqueueToStartValue } from '../metrics/enqueueToStart.js';
 import { commitFloorCell, type CommitLatency } from './commitLatency.js';
 import type { RateLimitedValue } from '../metrics/rateLimited.js';
 import type { RoutingValue } from '../metrics/routing.js';
+import type { FootprintValue } from '../metrics/footprint.js';
 import type { SessionScalingValue } from '../metrics/sessionScaling.js';
 
 /** The concurrency metric's figures (bench/metrics/concurrency.ts). */
@@ -90,6 +91,8 @@ export interface BenchResults {
   } | null;
   /** Capability routing: 3 instances, 1 capable of the agent (bench/metrics/routing.ts); optional: newer than the rest. */
   routing?: RoutingValue | null;
+  /** Connections of one instance idle and at the peak of a 500-run burst (bench/metrics/footprint.ts); optional: newer than the rest. */
+  instance_footprint?: FootprintValue | null;
   meta: Record<string, unknown>;
   details: Record<string, unknown>;
 }
@@ -410,6 +413,18 @@ export function tableRows(r: BenchResults): Row[] {
     earlier: 'before routing, issue 13 (not measured here): a run queued ~2.5 min, its job handed back 8 times',
     compares:
       'no same-run baseline; the anchor is the hand-back loop of an instance without the agent before routing, not a measurement',
+  });
+  const fp = r.instance_footprint;
+  rows.push({
+    metric: 'instance_footprint',
+    measured: fp
+      ? `idle ${fp.idle_connections}${mark(le(fp.idle_connections, 4))}, peak ${fp.peak_connections}${mark(le(fp.peak_connections, 8))} connections (500-run burst); ${fp.instances_at_default_max} idle instances at max_connections 100${mark(ge(fp.instances_at_default_max, 20))} (${fp.instances_at_default_max_all_loaded} all at their peak)`
+      : 'n/a',
+    target: 'idle <= 4, peak <= 8, >= 20 instances',
+    sameRun: '',
+    earlier:
+      'before, issue 18 (not measured here): one instance idle 11, peak 19; three service instances 28 idle, 33 under a burst',
+    compares: fp ? 'no same-run baseline; connections of one instance counted in pg_stat_activity' : '',
   });
   return rows;
 }

@@ -24,7 +24,7 @@
  * - details.fetch_plan: EXPLAIN (ANALYZE, BUFFERS) of one fetch of 50 over the backlog, taken
  *   before the measured instance starts and rolled back (bench/lib/fetchPlan.ts).
  * - db_connections: peak count of client backends on the bench database other than the harness's
- *   own (pool `agentpg:<id>`, pg-boss `agentpg-boss:<id>`, `agentpg-listener`, lock sessions).
+ *   own (pool `agentpg:<id>`, which pg-boss runs on too, `agentpg-listener`, the lock session).
  */
 import { Child, wallClock } from '../lib/child.js';
 import { workerScript, type BenchContext, type MetricResult } from '../lib/context.js';

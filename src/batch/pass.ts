@@ -1,5 +1,6 @@
 import type { Runtime } from '../runtime.js';
 import { acquirePassLock } from './passLock.js';
+import { anyBatchWork } from './sql/anyBatchWork.js';
 import { pollSubmission } from './poll.js';
 import { reconcileCreating } from './reconcile.js';
 import { resolveBatchSettings } from './settings.js';
@@ -21,6 +22,9 @@ export type { BatchPassSummary } from './passSummary.js';
 export async function runBatchPass(rt: Runtime): Promise<BatchPassSummary> {
   const settings = resolveBatchSettings(rt.config.batch);
   const summary: BatchPassSummary = { ran: false, submitted: 0, polled: 0, resumed: 0 };
+  // Nothing pending and nothing open: no pass, and so no pass-lock connection (most passes of a
+  // cluster without batch agents). Work stored after this read waits for the next pass.
+  if (!(await anyBatchWork(rt.pool))) return summary;
   const lock = await acquirePassLock(rt.config.databaseUrl);
   if (!lock) return summary;
   try {

@@ -4,7 +4,7 @@
 
 /** What one batch poll pass did (client.runBatchPass(), BatchConfig.onPass). */
 export interface BatchPassSummary {
-  /** False when another pass held the lock (this one did nothing). */
+  /** False when there was nothing to do (no pending request, no open batch) or another pass held the lock. */
   ran: boolean;
   /** Requests sent in new batches. */
   submitted: number;

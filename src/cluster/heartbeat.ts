@@ -1,4 +1,4 @@
-import type { Pool } from '../db/connection.js';
+import type { Queryable } from '../db/queryable.js';
 import { BackgroundService } from '../lifecycle/backgroundService.js';
 import type { ReportError } from '../lifecycle/reportError.js';
 import type { Logger } from '../logger.js';
@@ -22,7 +22,7 @@ export class HeartbeatService {
   reRegistrations = 0;
 
   constructor(
-    private readonly pool: Pool,
+    private readonly pool: Queryable,
     private readonly instanceId: string,
     private readonly instances: InstanceRegistry,
     intervalMs: number,

@@ -20,6 +20,14 @@ export const LIVENESS_NAMESPACE = 0x61677069;
  * When this side loses the session (its client lease ran out, the connection broke), survivors may
  * already be handing its runs back: `onLost` lets the instance give them up, then the session is
  * opened again (with backoff) and `onRenewed` re-registers the row with the new pid.
+ *
+ * The same session hosts the instance's long-running shard locks (`lockSession`, adopted by
+ * src/ownership/manager.ts as its first lock session, renamed `agentpg-lock:<tag>`): one dedicated
+ * connection for both, whose end means the same thing to the others for both — this instance is
+ * gone. It never LISTENs: a listening backend writes every NOTIFY of the database to its client,
+ * and a backend blocked writing to a stopped (SIGSTOP) or cut-off client never reaches
+ * idle_session_timeout, so the server lease would not end it and the locks would outlive the
+ * instance. The event listener keeps a connection of its own (src/events/listener.ts).
  */
 export class LivenessSession {
   private session: LockSession | null = null;
@@ -39,6 +47,11 @@ export class LivenessSession {
       onRenewed: (pid: number) => Promise<void>;
     },
   ) {}
+
+  /** The session holding the lock now, while it is not lost (the ownership manager's host). */
+  get lockSession(): LockSession | null {
+    return this.session && !this.session.lost ? this.session : null;
+  }
 
   /** Opens the session and takes the lock; the pid is then what the instance row records. */
   async open(): Promise<number> {

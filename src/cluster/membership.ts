@@ -24,7 +24,7 @@ export class ClusterMembership {
       rt.logger,
     );
     this.heartbeat = new HeartbeatService(
-      rt.pool,
+      rt.background,
       rt.instanceId,
       this.instances,
       rt.config.heartbeatIntervalMs,

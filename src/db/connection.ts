@@ -7,9 +7,42 @@ export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
 /**
- * A small pool for agentpg's own queries (pg-boss keeps its own). Statement-level work only:
- * anything that needs a session (LISTEN, advisory locks) uses a dedicated pg.Client instead,
- * because a pooled connection goes back to the pool and is reaped after idleTimeoutMillis.
+ * THE CONNECTION BUDGET of one instance (README "Connections"):
+ *   the statement pool (this file: agentpg's statements AND pg-boss's, which runs on it through
+ *   `db`, src/client.ts)                                              <= poolSize (default <= 6)
+ *   the event listener's LISTEN connection (src/events/listener.ts)                          1
+ *   ONE lock session holding the liveness lock (src/cluster/liveness.ts) and, on instances with
+ *   long-running kinds, the shard locks (src/ownership/manager.ts adopts it)                  1
+ *   (a further lock session per maxLocksPerSession shards beyond the first 1024: not by default)
+ * so a loaded instance holds <= 8 and an idle one 3 or 4: pool connections idle for
+ * POOL_IDLE_TIMEOUT_MS are closed, and the background statements (failover, heartbeat, pg-boss's
+ * supervise) share one lane of the pool (poolLane.ts) and keep one warm.
+ */
+/** Upper bound of the default poolSize. */
+export const POOL_SIZE_DEFAULT_MAX = 6;
+/**
+ * A pool connection idle this long is closed: pg's own default, kept. 5 s made
+ * test/cluster/runFailover.test.ts's SIGSTOP case flaky (2 failures in 5 runs, none in 6 at 10 s:
+ * the frozen worker's late writes were never made, so the fence refused none). Likely cause: a
+ * process frozen past the idle timeout finds its pool's connections closed at SIGCONT, and its late
+ * fenced writes wait for new ones while its lease timer gives the runs up first.
+ */
+export const POOL_IDLE_TIMEOUT_MS = 10_000;
+
+/**
+ * The default poolSize: one connection per run step that can be in flight at once, plus one for
+ * the background statements, capped at POOL_SIZE_DEFAULT_MAX. Steps are short and group-commit
+ * (enqueues, claims, finalizes of many runs share one transaction), so a worker running 100 runs
+ * needs a handful of connections, not one per run.
+ */
+export function defaultPoolSize(runConcurrency: number): number {
+  return Math.max(2, Math.min(POOL_SIZE_DEFAULT_MAX, runConcurrency + 2));
+}
+
+/**
+ * agentpg's one statement pool, shared by its own queries and pg-boss's. Statement-level work
+ * only: anything that needs a session (LISTEN, advisory locks) uses a dedicated pg.Client
+ * instead, because a pooled connection goes back to the pool and is reaped after idleTimeoutMillis.
  */
 export function createPool(
   connectionString: string,
@@ -17,7 +50,8 @@ export function createPool(
 ): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
-    max: options.max ?? 10,
+    max: options.max ?? POOL_SIZE_DEFAULT_MAX,
+    idleTimeoutMillis: POOL_IDLE_TIMEOUT_MS,
     application_name: options.applicationName ?? 'agentpg',
   });
   // An idle client that errors (server restart, terminated backend) must not crash the process;

@@ -44,6 +44,10 @@ export class LockSession {
    */
   private readonly heartbeat: BackgroundService;
   private lastHeartbeatError: unknown = undefined;
+  /** The error of the last statement, cleared by the next that succeeds. */
+  private lastStatementError: unknown = undefined;
+  /** Further owners told of the loss after `onLost` (the liveness session hosts shard locks). */
+  private readonly lossListeners = new Set<(session: LockSession, reason: LossReason, err?: unknown) => void>();
 
   private constructor(
     private readonly client: pg.Client,
@@ -93,7 +97,10 @@ export class LockSession {
     });
     const session = new LockSession(client, o, params.onLost);
     client.on('error', (err) => session.markLost('connection_error', err));
-    client.on('end', () => session.markLost('connection_ended'));
+    // A backend ended while a statement ran (pg_terminate_backend during a heartbeat) reports the
+    // cause to that statement, not as an 'error' event: the loss carries it. That statement's
+    // rejection is settled in a microtask after 'end', hence setImmediate.
+    client.on('end', () => setImmediate(() => session.markLost('connection_ended', session.lastStatementError)));
     const startedAt = Date.now();
     try {
       await client.connect();
@@ -128,9 +135,15 @@ export class LockSession {
     const run = async (): Promise<pg.QueryResult<R>> => {
       if (this.lost) throw new Error('lock session lost');
       const sentAt = Date.now();
-      const res = await this.client.query<R>(text, params);
-      this.prove(sentAt);
-      return res;
+      try {
+        const res = await this.client.query<R>(text, params);
+        this.lastStatementError = undefined;
+        this.prove(sentAt);
+        return res;
+      } catch (err) {
+        this.lastStatementError = err;
+        throw err;
+      }
     };
     const p = this.chain.then(run, run);
     this.chain = p.catch(() => {});
@@ -169,7 +182,19 @@ export class LockSession {
       // already gone
     }
     this.client.end().catch(() => {});
-    if (!closing) this.onLost(this, reason, err);
+    if (closing) return;
+    this.onLost(this, reason, err);
+    for (const listener of [...this.lossListeners]) listener(this, reason, err);
+  }
+
+  /**
+   * Another owner of locks on this session is told of its loss too (after the opener's onLost):
+   * the ownership manager, whose shard locks share the liveness session (src/cluster/liveness.ts).
+   * Returns the function that stops telling it.
+   */
+  onLoss(listener: (session: LockSession, reason: LossReason, err?: unknown) => void): () => void {
+    this.lossListeners.add(listener);
+    return () => void this.lossListeners.delete(listener);
   }
 
   /** Graceful close after the caller unlocked (ending the session frees anything left anyway). */

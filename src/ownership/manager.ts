@@ -1,4 +1,3 @@
-import { backoffDelay } from '../lifecycle/backoff.js';
 import { BackgroundService } from '../lifecycle/backgroundService.js';
 import { errorForLog } from '../lifecycle/reportError.js';
 import type { Runtime } from '../runtime.js';
@@ -23,8 +22,6 @@ import { unrunnableAgents } from './sql/unrunnableAgents.js';
 import { AgentSupervisor } from './supervisor.js';
 import type { AbortReason, ResolvedOwnershipOptions } from './types.js';
 
-/** Cap of the backoff between attempts to open the first lock session while the database is down. */
-const OPEN_SESSION_BACKOFF_MAX_MS = 5000;
 /** Shards per releaseShards statement (~100 agents each at 100,000 agents). */
 const RELEASE_SLICE = 32;
 
@@ -35,6 +32,11 @@ const RELEASE_SLICE = 32;
  * everything over on stop(). All claims and sheds run one at a time in `sweep()`; losing a lock
  * session aborts its handlers at once, outside the loop. The sweep interval is ownership's
  * `sweepIntervalMs` (its default, with the other ownership defaults, is in options.ts).
+ *
+ * The first lock session is the instance's liveness session, given by `hostSession`
+ * (src/cluster/liveness.ts): the shard locks then cost no connection of their own. It is adopted
+ * (renamed a member), never opened or closed here: its loss reaches both owners, and a renewed one
+ * is adopted at the next sweep. More sessions, beyond maxLocksPerSession, are opened here.
  */
 export class OwnershipManager {
   readonly metrics = newMetrics();
@@ -53,14 +55,16 @@ export class OwnershipManager {
   private readonly pendingIds = new Set<string>();
   private lastReconcileAt = 0;
   private lastPruneAt = 0;
-  private openBackoffUntil = 0;
-  private openFailures = 0;
   private unsubscribe: (() => Promise<void>) | null = null;
   private unresync: (() => void) | null = null;
+  /** The adopted liveness session while it holds this manager's first locks, and how to let go. */
+  private hosted: { session: LockSession; off: () => void } | null = null;
 
   constructor(
     private readonly rt: Runtime,
     readonly options: ResolvedOwnershipOptions,
+    /** The instance's liveness session, to hold shard locks on too (null while it is renewed). */
+    private readonly hostSession: () => LockSession | null,
   ) {
     this.kinds = [...rt.registry.longRunningKinds.keys()];
     this.tag = memberTag(rt.instanceId);
@@ -149,28 +153,13 @@ export class OwnershipManager {
   }
 
   private async sweep(): Promise<void> {
-    const { pool } = this.rt;
     this.sessions = this.sessions.filter((s) => !s.lost);
-    // Membership is having a lock session: open one even when holding nothing. Retries back off
-    // (up to 5 s) while the database cannot be reached.
-    if (this.sessions.length === 0) {
-      if (Date.now() < this.openBackoffUntil) return;
-      try {
-        await this.openSession();
-        this.openFailures = 0;
-      } catch (err) {
-        this.openFailures++;
-        this.openBackoffUntil =
-          Date.now() +
-          backoffDelay(this.openFailures, {
-            baseMs: 2 * this.options.sweepIntervalMs,
-            maxMs: OPEN_SESSION_BACKOFF_MAX_MS,
-          });
-        throw err;
-      }
-    }
+    if (!this.hosted) await this.adoptHostSession();
+    // Membership is having a lock session, even when holding nothing: the liveness session, which
+    // src/cluster/liveness.ts renews (with backoff) when it is lost; until then no sweep.
+    if (this.sessions.length === 0) return;
 
-    const { shardCount, members, locks } = await readSnapshot(pool);
+    const { shardCount, members, locks } = await readSnapshot(this.rt.background);
     if (this.state !== 'running') return;
     this.shardCount = shardCount;
     for (const session of sessionsNotProven(this.sessions, locks)) session.markLost('lock_mismatch');
@@ -202,11 +191,26 @@ export class OwnershipManager {
     }
     if (now - this.lastPruneAt > 60_000) {
       this.lastPruneAt = now;
-      await pruneOwnershipLog(pool, this.options.logRetentionMs).catch((err) =>
+      await pruneOwnershipLog(this.rt.background, this.options.logRetentionMs).catch((err) =>
         this.rt.reportError(err, 'ownership log prune'),
       );
     }
     this.updateGauges();
+  }
+
+  /** Takes the liveness session as the first lock session (a member from its new name on). */
+  private async adoptHostSession(): Promise<void> {
+    const session = this.hostSession();
+    if (!session || session.lost) return;
+    await session.setApplicationName(MEMBER_PREFIX + this.tag);
+    if (session.lost || this.state !== 'running') return;
+    const off = session.onLoss((s, reason, err) => {
+      if (this.hosted?.session === s) this.hosted = null;
+      off();
+      this.onSessionLost(s, reason, err);
+    });
+    this.hosted = { session, off };
+    this.sessions.unshift(session);
   }
 
   private async openSession(): Promise<LockSession> {
@@ -411,15 +415,22 @@ export class OwnershipManager {
     await Promise.race([Promise.all(this.releases), timeout(config.shutdownTimeoutMs)]);
     for (const s of this.sessions) {
       if (s.lost) continue;
+      const hosted = this.hosted?.session === s;
       try {
         for (const slice of slices([...s.held], RELEASE_SLICE))
           await releaseShards(s, this.rt.instanceId, slice, 'shutdown');
-        await unlockAllShards(s);
+        // The liveness session keeps its liveness lock: only the shard locks go.
+        if (hosted) {
+          await unlockShards(s, LOCK_NAMESPACE, [...s.held]);
+          s.held.clear();
+        } else await unlockAllShards(s);
       } catch (err) {
         this.rt.reportError(err, 'long-running shutdown release');
       }
-      await s.close();
+      if (!hosted) await s.close();
     }
+    this.hosted?.off();
+    this.hosted = null;
     this.sessions = [];
     this.shardSession.clear();
     if (this.participating) await this.notifyReleased();

@@ -17,10 +17,15 @@ import type { OwnershipOptions, ResolvedOwnershipOptions } from './types.js';
  *     locks held by agentpg, whole cluster, per database  = S            (1,024 by default)
  *     ... for 100,000 agents                               = S            (≈ 98 agents per shard)
  *     share of the measured 12,784-entry table             = 1,024 / 12,784 ≈ 8 %
- *     locks on one lock session                          <= L = maxLocksPerSession (256, cap 1024)
- *     per-statement overhead at L = 256                    ≈ 0.07 ms
+ *     locks on one lock session                          <= L = maxLocksPerSession (1024, cap 1024)
+ *     per-statement overhead at L = 1024                   ≈ 0.28 ms (0.07 ms at 256)
  *     lock sessions (connections) of one instance          = max(1, ceil(shards it holds / L))
- *                                                            (4 when a lone instance holds 1024)
+ *                                                            (1, even when a lone instance holds 1024)
+ *
+ *   L defaults to the default shard count, so one lock session always suffices: a connection
+ *   costs more than 0.2 ms on the few statements a lock session runs (a heartbeat a second, the
+ *   claims and hand-overs). That session is the instance's liveness session (src/cluster/liveness.ts),
+ *   which never LISTENs, so NOTIFY processing does not pay it.
  *
  *   A session never try-locks a key it already holds (locks stack), and a failed try-lock costs
  *   nothing. Keys use the two-int4 form (NAMESPACE, shard): other advisory-lock users of the
@@ -43,7 +48,7 @@ export const LOCK_NAMESPACE = 0x61677067; // "agpg": classid of every agentpg sh
 
 const DEFAULTS: ResolvedOwnershipOptions = {
   shards: 1024,
-  maxLocksPerSession: 256,
+  maxLocksPerSession: 1024,
   heartbeatIntervalMs: 1000,
   clientLeaseMs: 4000,
   serverLeaseMs: 8000,

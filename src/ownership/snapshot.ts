@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Pool } from '../db/connection.js';
+import type { Queryable } from '../db/queryable.js';
 import { LOCK_NAMESPACE } from './options.js';
 import { readOwnershipSnapshot } from './sql/readOwnershipSnapshot.js';
 
@@ -29,7 +29,7 @@ export interface OwnershipSnapshot {
 }
 
 /** Shard ownership as Postgres sees it right now (one round trip, see readOwnershipSnapshot). */
-export async function readSnapshot(pool: Pool): Promise<OwnershipSnapshot> {
+export async function readSnapshot(pool: Queryable): Promise<OwnershipSnapshot> {
   const row = await readOwnershipSnapshot(pool, LOCK_NAMESPACE);
   return {
     shardCount: row.shard_count,

@@ -177,7 +177,7 @@ export class AgentSupervisor {
   async reconcile(held: Map<number, LockSession>, ids: string[] | null): Promise<void> {
     const mine = [...held.keys()];
     if (mine.length === 0) return;
-    const rows = await desiredAgents(this.rt.pool, mine, this.rt.instanceId, ids);
+    const rows = await desiredAgents(this.rt.background, mine, this.rt.instanceId, ids);
     const seen = new Set<string>();
     const toClaim = new Map<LockSession, string[]>();
     const restore: Array<{ id: string; epoch: number }> = [];

@@ -2,10 +2,12 @@
 // model); the same process in production with DATABASE_URL and ANTHROPIC_API_KEY.
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import pg from 'pg';
+import type pg from 'pg';
 import { anyApiKey } from '../access/keys.js';
 import { AgentPG } from '../client.js';
 import { CONFIG_DEFAULTS } from '../config.js';
+import { createPool } from '../db/connection.js';
+import type { Queryable } from '../db/queryable.js';
 import { installSignalHandlers } from '../cluster/signals.js';
 import { describeConnection } from '../db/connection.js';
 import { maskPassword } from '../db/localServer.js';
@@ -76,18 +78,24 @@ async function main(): Promise<void> {
   });
   await client.start();
 
-  const statsPool = new pg.Pool({
-    connectionString: database.url,
-    // Metrics, probes, and the API key every request's guard looks up.
-    max: 4,
-    application_name: 'agentpg-service-metrics',
-  });
-  statsPool.on('error', () => {});
+  // Metrics, probes and the API key every request's guard looks up run on the client's statement
+  // pool: a pool of their own was up to 4 more connections per instance (README "Connections").
+  // Except while draining: client.stop() closes that pool, and streams of runs that finished during
+  // the drain still read their run's end (runEventStream.ts), so from the drain on they use a
+  // one-connection pool opened for it.
   let draining = false;
+  let drainPool: pg.Pool | null = null;
+  const db: Queryable = {
+    query: (text, values) => {
+      if (!draining) return client.db.query(text, values);
+      drainPool ??= createPool(database.url, { max: 1, applicationName: `agentpg-drain:${client.instanceId}` });
+      return drainPool.query(text, values);
+    },
+  };
   const shutdown = new AbortController();
   const apiToken = env.AGENTPG_API_TOKEN || undefined;
   const host = env.HOST ?? '127.0.0.1';
-  const app = createHttpApp(client, createMetrics(client, statsPool), {
+  const app = createHttpApp(client, createMetrics(client, db), {
     apiToken,
     metricsPublic: env.AGENTPG_METRICS_PUBLIC === '1',
     allowedOrigins: (env.AGENTPG_ALLOWED_ORIGINS ?? '')
@@ -97,12 +105,12 @@ async function main(): Promise<void> {
     runMetadata,
     longRunningConfigSchemas: exampleLongRunningConfigs,
     isDraining: () => draining,
-    db: statsPool,
+    db,
     shutdown: shutdown.signal,
     // Kinds other instances run count too: with recovery off this one runs none but starts them.
     longRunningKinds: exampleLongRunningKinds.map((k) => k.kind),
   });
-  if (!apiToken && !isLoopback(host) && !(await anyApiKey(statsPool))) {
+  if (!apiToken && !isLoopback(host) && !(await anyApiKey(db))) {
     logger.warn(
       { host, port, event: 'service_unauthenticated' },
       'no AGENTPG_API_TOKEN, no API key (`agentpg keys create`) and listening beyond loopback: ' +
@@ -124,7 +132,7 @@ async function main(): Promise<void> {
         await client.stop();
         shutdown.abort();
         await closeListener(server);
-        await statsPool.end().catch(() => {});
+        await drainPool?.end().catch(() => {});
         await fake?.close();
         // Last: everything above may still need the database (deregistering the instance row).
         await database.stop().catch(() => {});

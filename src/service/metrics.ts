@@ -1,5 +1,5 @@
 import client from 'prom-client';
-import type pg from 'pg';
+import type { Queryable } from '../db/queryable.js';
 import type { AgentPG } from '../client.js';
 import { RUN_STATES } from '../runs/states.js';
 import { listUnroutableAgents } from '../runs/sql/unroutableRuns.js';
@@ -43,7 +43,7 @@ const OWNERSHIP_GAUGES: ReadonlyArray<readonly [string, string, string?]> = [
  * ownership metrics. Everything is read when scraped (from SQL and the client), so instances
  * never disagree about cluster-wide numbers and nothing is counted twice.
  */
-export function createMetrics(agentpg: AgentPG, pool: pg.Pool): Metrics {
+export function createMetrics(agentpg: AgentPG, pool: Queryable): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'agentpg_process_' });
 

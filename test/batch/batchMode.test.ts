@@ -115,6 +115,18 @@ async function requestsOf(runId: string) {
 }
 
 describe('batch mode', () => {
+  it('a pass with nothing to do takes no pass lock (no connection of its own); one with a pending request does', async () => {
+    // Nothing pending, no open batch: the pass ends before opening its pass-lock connection.
+    expect((await client.runBatchPass()).ran).toBe(false);
+    const agent = client.agent('batcher');
+    const runId = await agent.enqueue(await agent.newSession({ tenantId: 't', identifier: 'nothing-to-do' }), 'hi');
+    await waitForBatchWait([runId]);
+    expect((await client.runBatchPass()).ran).toBe(true);
+    await passUntilFinal([runId]);
+    expect(await stateOf(runId)).toBe('completed');
+    expect((await client.runBatchPass()).ran).toBe(false);
+  });
+
   it('runs a tool between two batched turns, never calling the Messages API directly, at half the price', async () => {
     const agent = client.agent('batcher');
     const session = await agent.newSession({ tenantId: 't', identifier: 'tool' });

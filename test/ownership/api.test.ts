@@ -98,7 +98,7 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
     expect(m.agents_restored_total).toBeGreaterThanOrEqual(1);
     expect(m.agent_lock_held).toBe(1024); // a lone instance holds every shard...
     expect(m.agent_lock_acquire_total).toBe(1024);
-    expect(m.lock_sessions).toBe(4); // ...on 4 sessions of at most 256 locks (maxLocksPerSession)
+    expect(m.lock_sessions).toBe(1); // ...on one session (maxLocksPerSession: 1024 by default)
   });
 
   it('start() runs a new agent within a second; stop() aborts it, lets it save, releases it', async () => {
@@ -180,8 +180,9 @@ describe('long-running agents: API, handler lifecycle, fencing (one instance)', 
           group by pid) x`,
       [LOCK_NAMESPACE],
     );
-    // The lock budget: one lock per shard whatever the number of agents, <= 256 per session.
-    expect(locks).toEqual({ n: 1024, sessions: 4, busiest: 256 });
+    // The lock budget: one lock per shard whatever the number of agents, <= 1024 per session
+    // (maxLocksPerSession): one lock session for a lone instance.
+    expect(locks).toEqual({ n: 1024, sessions: 1, busiest: 1024 });
     const apps =
       await db.query(`select distinct application_name from pg_stat_activity where application_name like 'agentpg-lock:%'
       and datname = current_database()`);

@@ -9,7 +9,7 @@ describe('ownership options: the lease inequality and the lock budget are enforc
     const o = resolveOwnershipOptions(undefined);
     expect(o).toMatchObject({
       shards: 1024,
-      maxLocksPerSession: 256,
+      maxLocksPerSession: 1024,
       heartbeatIntervalMs: 1000,
       clientLeaseMs: 4000,
       serverLeaseMs: 8000,
