@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JobAttempt } from 'pg-boss';
 import { withTransaction } from '../db/connection.js';
+import { preparedStatements } from '../db/preparedStatements.js';
 import type { AgentDefinition } from '../model/agent.js';
 import type { Runtime } from '../runtime.js';
 import { bossDb } from './db.js';
@@ -95,7 +96,10 @@ export async function startChildRuns(
     if (refusal) refused.set(c.toolUseId, refusal);
     else todo.push(c);
   }
-  const result = await withTransaction(rt.pool, async (tx) => {
+  const result = await withTransaction(rt.pool, async (client) => {
+    // On the path of every child's start (child_run_start): the same few statements each time,
+    // prepared once per connection.
+    const tx = preparedStatements(client);
     const locked = await lockRunForSuspend(tx, run.id, attempt);
     if (!locked) return 'gone' as const;
     if (locked.cancelRequestedAt) return 'cancel' as const;

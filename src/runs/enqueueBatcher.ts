@@ -1,5 +1,6 @@
 import type { JobInsert } from 'pg-boss';
 import { withTransaction } from '../db/connection.js';
+import { preparedStatements } from '../db/preparedStatements.js';
 import type { Runtime } from '../runtime.js';
 import type { RunJobData } from './queue.js';
 import { insertRunJobs, runJobInsert } from './runJob.js';
@@ -178,7 +179,9 @@ export class EnqueueBatcher {
     let committing = false;
     let cancelledJobs: string[] = [];
     try {
-      await withTransaction(this.rt.pool, async (tx) => {
+      await withTransaction(this.rt.pool, async (client) => {
+        // The same statements on every enqueue: prepared once per connection.
+        const tx = preparedStatements(client);
         const sessionIds = batch.map((w) => w.request.sessionId);
         await lockSessionsForEnqueue(tx, sessionIds);
         const tooEarly = await sessionsStartedTooEarly(tx, sessionIds);

@@ -3,6 +3,7 @@ import { BackgroundService } from '../lifecycle/backgroundService.js';
 import type { Runtime } from '../runtime.js';
 import type { RunChannels } from './channels.js';
 import { liveTranscriptMessages } from './compaction.js';
+import { preparedStatements } from '../db/preparedStatements.js';
 import { bossDb } from './db.js';
 import { RunExecution } from './executor.js';
 import { RunFinalizer } from './finalizer.js';
@@ -273,7 +274,9 @@ export class RunWorker {
     try {
       await client.query('BEGIN');
       if (limit) await client.query('select pg_advisory_xact_lock($1)', [FETCH_LOCK_KEY]);
-      const db = bossDb(client);
+      // The statements of this transaction are the same on every fetch: prepared once per connection.
+      const tx = preparedStatements(client);
+      const db = bossDb(tx);
       // One fetch per route key (pg-boss filters on a priority range): each sees the jobs the
       // earlier ones made active in this transaction, so the tenant limit holds across them.
       const jobs: Array<Awaited<ReturnType<typeof rt.boss.fetch<RunJobData>>>[number]> = [];
@@ -309,7 +312,7 @@ export class RunWorker {
       }
       const mine = jobs.filter((j) => rt.registry.isCapable(j.data.agentName));
       const runs = await claimRuns(
-        client,
+        tx,
         mine.map((j) => j.data.runId),
         rt.instanceId,
       );
@@ -323,7 +326,7 @@ export class RunWorker {
       // run picked up before. Only what the model will see: the latest compaction and the
       // messages since (bounded pick-up).
       const { live, toolCalls } = await readPickUp(
-        client,
+        tx,
         [...new Set(runs.map((r) => r.sessionId))],
         runs.filter((r) => r.attempts > 1).map((r) => r.id),
       );
