@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retentionDeleter } from '../../bench/lib/soakRetention.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { days, seedSession } from '../retention/seed.js';
+import { days, seedSession, seedSessions } from '../retention/seed.js';
 import { until } from '../helpers/until.js';
 
 let db: TestDatabase;
@@ -14,17 +14,13 @@ afterAll(async () => {
 
 describe('the soak background deleter (agentpg retention)', () => {
   it('retires sessions whose runs all finished over the age, in paced one-batch passes, and counts their runs', async () => {
-    const old: string[] = [];
-    for (let i = 0; i < 3; i++)
-      old.push(
-        await seedSession(db.pool, {
-          tenantId: 'soak',
-          runs: [
-            { state: 'completed', ageMs: days(320) },
-            { state: 'failed', ageMs: days(310) },
-          ],
-        }),
-      );
+    const old = await seedSessions(db.pool, 3, {
+      tenantId: 'soak',
+      runs: [
+        { state: 'completed', ageMs: days(320) },
+        { state: 'failed', ageMs: days(310) },
+      ],
+    });
     // One run inside the age keeps its whole session.
     const mixed = await seedSession(db.pool, {
       tenantId: 'soak',

@@ -13,7 +13,7 @@ import { describe, expect } from 'vitest';
 import { runRetentionPass } from '../../src/retention/pass.js';
 import { resolveRetention } from '../../src/retention/settings.js';
 import { test, type TestDatabase } from '../helpers/fixtures.js';
-import { days, rowsOf, runsMissingRows, seedSession } from './seed.js';
+import { days, rowsOf, runsMissingRows, seedSession, seedSessions } from './seed.js';
 
 const childScript = fileURLToPath(new URL('../fixtures/retention-crash-child.ts', import.meta.url));
 const RETIRABLE = 20;
@@ -37,19 +37,15 @@ describe('retention crash', () => {
   test('SIGKILL inside a batch: nothing half-retired, the next pass finishes', async ({ db }) => {
     const whole = { sessions: 1, runs: 3, messages: 6, tool_calls: 3, compactions: 1 };
     const none = { sessions: 0, runs: 0, messages: 0, tool_calls: 0, compactions: 0 };
-    const retirable: string[] = [];
-    for (let i = 0; i < RETIRABLE; i++)
-      retirable.push(
-        await seedSession(db.pool, {
-          tenantId: 'a',
-          compacted: true,
-          runs: [
-            { state: 'completed', ageMs: days(5) },
-            { state: 'failed', ageMs: days(4) },
-            { state: 'completed', ageMs: days(3) },
-          ],
-        }),
-      );
+    const retirable = await seedSessions(db.pool, RETIRABLE, {
+      tenantId: 'a',
+      compacted: true,
+      runs: [
+        { state: 'completed', ageMs: days(5) },
+        { state: 'failed', ageMs: days(4) },
+        { state: 'completed', ageMs: days(3) },
+      ],
+    });
     const inFlight = await seedSession(db.pool, {
       tenantId: 'a',
       runs: [

@@ -9,6 +9,17 @@ export interface SeedRun {
   ageMs: number;
 }
 
+/** `count` sessions seeded alike (seedSession), one after the other; their ids in order. */
+export async function seedSessions(
+  db: Queryable,
+  count: number,
+  s: Parameters<typeof seedSession>[1],
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(await seedSession(db, s));
+  return ids;
+}
+
 /**
  * A session as agentpg would have stored it: each run with its user and assistant messages and one
  * tool call (finished when the run is); `compacted` adds a compaction over the first messages.
