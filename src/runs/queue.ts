@@ -70,17 +70,19 @@ const JOB_TABLE_FILLFACTOR = 50;
  * 8-11 s for 50 jobs with 12,000 queued; 36-67 ms once the table had statistics, even ones taken
  * while it was empty).
  */
-export async function ensureRunsQueue(boss: PgBoss, db: Queryable): Promise<void> {
+export async function ensureRunsQueue(boss: PgBoss, db: Queryable): Promise<string> {
   const existing = await boss.getQueue(RUNS_QUEUE);
   if (!existing) {
     await boss.createQueue(RUNS_QUEUE, RUNS_QUEUE_OPTIONS);
     const created = await boss.getQueue(RUNS_QUEUE);
-    if (created?.table) await tuneNewJobTable(db, created.table);
-    return;
+    if (!created?.table) throw new Error(`pg-boss created queue ${RUNS_QUEUE} without a job table`);
+    await tuneNewJobTable(db, created.table);
+    return created.table;
   }
+  if (!existing.table) throw new Error(`pg-boss queue ${RUNS_QUEUE} has no job table`);
   // A queue created by an earlier version: give its table the fillfactor too (checked first: the
   // ALTER takes a brief exclusive lock, not worth taking at every start).
-  if (existing.table) await setJobTableFillfactor(db, existing.table, { onlyIfMissing: true });
+  await setJobTableFillfactor(db, existing.table, { onlyIfMissing: true });
   const o = RUNS_QUEUE_OPTIONS;
   if (
     existing.retryLimit !== o.retryLimit ||
@@ -98,6 +100,7 @@ export async function ensureRunsQueue(boss: PgBoss, db: Queryable): Promise<void
       deleteAfterSeconds: o.deleteAfterSeconds,
     });
   }
+  return existing.table;
 }
 
 /** A fresh queue table: fillfactor (JOB_TABLE_FILLFACTOR) and statistics (ensureRunsQueue says why). */

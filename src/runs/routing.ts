@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 
 /**
- * Capability routing over the one runs queue. pg-boss's fetch cannot filter on a job's data, but it
- * can filter on its priority (minPriority/maxPriority), so every run's job carries its agent's
- * ROUTE KEY as its priority and an instance fetches only the keys of the agents it is capable of
+ * Capability routing over the one runs queue. Every run's job carries its agent's ROUTE KEY as its
+ * pg-boss priority (a column of the job that pg-boss's own indexes lead with, after the queue name),
+ * and an instance fetches only the keys of the agents it is capable of (sql/fetchRunJobs.ts)
  * (registry.isCapable: the agent and every tool it lists). Everything else stays one queue:
  * key_strict_fifo still orders a session's runs across agents, and the tenant limit
- * (groupConcurrency) is still counted over the whole queue.
+ * is still counted over the whole queue.
  *
  * The key is derived from the name alone (first 4 bytes of its MD5, as a signed int32), so every
  * instance and the SQL function agentpg_route_key (the same formula, used by agentpg_enqueue_run)

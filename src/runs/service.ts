@@ -16,10 +16,10 @@ export class RunsService {
    * which links the instance to them.)
    */
   static async start(rt: Runtime): Promise<RunsService> {
-    await ensureRunsQueue(rt.boss, rt.pool);
+    const jobTable = await ensureRunsQueue(rt.boss, rt.pool);
     const channels = new RunChannels(rt.events);
     await channels.start();
-    const worker = new RunWorker(rt, channels);
+    const worker = new RunWorker(rt, channels, jobTable);
     worker.start();
     return new RunsService(channels, worker);
   }

@@ -7,11 +7,12 @@ import { preparedStatements } from '../db/preparedStatements.js';
 import { bossDb } from './db.js';
 import { RunExecution } from './executor.js';
 import { RunFinalizer } from './finalizer.js';
-import { HEARTBEAT_SECONDS, type RunJobData } from './queue.js';
+import { HEARTBEAT_SECONDS } from './queue.js';
 import { RUNS_QUEUE } from './queueName.js';
 import { isTerminal } from './rows.js';
 import { LEGACY_ROUTE_KEY, routeKeyOf } from './routing.js';
 import { claimRuns } from './sql/claimRuns.js';
+import { fetchRunJobs, type FetchedRunJob } from './sql/fetchRunJobs.js';
 import { getRun } from './sql/getRun.js';
 import { readPickUp } from './sql/readPickUp.js';
 
@@ -42,7 +43,7 @@ interface InFlight {
 }
 
 /**
- * Executes runs on this instance. A loop of its own over pg-boss `fetch` (rather than `work()`),
+ * Executes runs on this instance. A loop of its own over the job fetch (rather than pg-boss's `work()`),
  * so that: one fetch takes as many jobs as there are free slots (runConcurrency), each run then
  * proceeds independently; the queued → running claim commits WITH the fetch (one commit per
  * batch); a run's job is deleted inside the run's final transaction; and one `touch` per
@@ -80,6 +81,8 @@ export class RunWorker {
   constructor(
     private readonly rt: Runtime,
     private readonly channels: RunChannels,
+    /** The runs queue's job table (ensureRunsQueue), which the fetch reads. */
+    private readonly jobTable: string,
   ) {
     this.finalizer = new RunFinalizer(rt);
     this.capableKeys = [...new Set(rt.registry.capableAgents().map(routeKeyOf))];
@@ -255,13 +258,13 @@ export class RunWorker {
   }
 
   /**
-   * ONE transaction per batch: [advisory lock] + pg-boss fetch + claim (queued → running, prompt
+   * ONE transaction per batch: [advisory lock] + job fetch (fetchRunJobs.ts) + claim (queued → running, prompt
    * stored) + the claimed runs' history read + settling jobs that must not run here. Durable at
    * COMMIT (step `claimed`, reported by each execution as it starts): the jobs are active with a
    * heartbeat, the runs are `running` on this instance with attempts + 1.
    *
    * With a tenant limit, fetches of all instances are serialized by a transaction-level advisory
-   * lock: pg-boss counts a group's active jobs inside the fetch statement, and two fetches running
+   * lock: the fetch counts a tenant's active jobs inside its statement, and two fetches running
    * at the same moment on two instances would each see the other's claims as not yet made and
    * could together exceed the limit.
    */
@@ -277,18 +280,17 @@ export class RunWorker {
       // The statements of this transaction are the same on every fetch: prepared once per connection.
       const tx = preparedStatements(client);
       const db = bossDb(tx);
-      // One fetch per route key (pg-boss filters on a priority range): each sees the jobs the
-      // earlier ones made active in this transaction, so the tenant limit holds across them.
-      const jobs: Array<Awaited<ReturnType<typeof rt.boss.fetch<RunJobData>>>[number]> = [];
+      // One fetch per route key (fetchRunJobs.ts): each sees the jobs the earlier ones made active
+      // in this transaction, so the tenant limit holds across them.
+      const jobs: FetchedRunJob[] = [];
       for (const key of keys) {
         if (jobs.length >= batchSize) break;
         jobs.push(
-          ...(await rt.boss.fetch<RunJobData>(RUNS_QUEUE, {
-            batchSize: batchSize - jobs.length,
-            db,
-            minPriority: key,
-            maxPriority: key,
-            ...(limit ? { groupConcurrency: limit } : {}),
+          ...(await fetchRunJobs(tx, {
+            table: this.jobTable,
+            routeKey: key,
+            limit: batchSize - jobs.length,
+            groupLimit: limit ?? null,
           })),
         );
       }

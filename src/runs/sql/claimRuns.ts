@@ -5,7 +5,7 @@ import type { Run } from '../types.js';
 /**
  * queued → running (or running → running for a run whose previous worker died) for every run of a
  * fetched batch, in ONE statement inside the fetch transaction: the claim is durable with the
- * pg-boss fetch's commit. `attempts` is the fencing token: every later write of this execution
+ * fetch's commit (fetchRunJobs.ts). `attempts` is the fencing token: every later write of this execution
  * checks it, so a worker that lost its claim can no longer write.
  *
  * The same statement stores the prompt as the run's first message on its first claim (not at
