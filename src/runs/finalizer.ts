@@ -1,5 +1,6 @@
 import type { JobAttempt } from 'pg-boss';
 import { withTransaction } from '../db/connection.js';
+import { preparedStatements } from '../db/preparedStatements.js';
 import type { Runtime } from '../runtime.js';
 import type { Queryable } from '../db/queryable.js';
 import { bossDb } from './db.js';
@@ -74,9 +75,9 @@ export class RunFinalizer {
 
   private async commitBatch(batch: Waiting[]): Promise<void> {
     try {
-      const runs = await withTransaction(this.rt.pool, (tx) =>
+      const runs = await withTransaction(this.rt.pool, (client) =>
         this.write(
-          tx,
+          preparedStatements(client),
           batch.map((w) => w.request),
         ),
       );
@@ -96,7 +97,9 @@ export class RunFinalizer {
     }
     for (const w of batch) {
       try {
-        const runs = await withTransaction(this.rt.pool, (tx) => this.write(tx, [w.request]));
+        const runs = await withTransaction(this.rt.pool, (client) =>
+          this.write(preparedStatements(client), [w.request]),
+        );
         w.resolve(matched(runs, w.request));
       } catch (err) {
         w.reject(err);
@@ -105,7 +108,8 @@ export class RunFinalizer {
   }
 
   /**
-   * The statements of one finalize transaction; durable at its COMMIT (step `finalized` of each
+   * The statements of one finalize transaction (prepared once per connection: the same texts at
+   * every run's end); durable at its COMMIT (step `finalized` of each
    * run that matched). The guarded UPDATE comes FIRST: it decides which runs are still ours, so the
    * rest is written for those only and a run whose claim is gone leaves nothing to undo in a
    * transaction the other runs still commit. (Expected to save WAL too, the messages' FK check no

@@ -384,7 +384,12 @@ export class RunWorker {
         // Only our own entry: a suspended run can be claimed again (a decision or an answer right
         // after the suspend COMMIT) and registered under the same id before this one settles.
         if (this.inFlight.get(exec.run.id) === entry) this.inFlight.delete(exec.run.id);
-        this.wake();
+        // The freed slot is wanted only by keys a fetch had to leave pending (no free slot, or a
+        // full batch). Anything else that became fetchable is announced: a queued run by its
+        // NOTIFY, the next run of a session by this run's terminal NOTIFY (onState above), which
+        // reaches this instance too. Waking here for every run end cost an empty fetch
+        // transaction per run.
+        if (this.pendingKeys.size > 0) void this.fetcher.wake();
       });
   }
 
