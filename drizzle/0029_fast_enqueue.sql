@@ -1,6 +1,6 @@
--- agentpg_insert_run_with_job: the one way a run and its pg-boss job are inserted from SQL, shared by
+-- agentpg_insert_run_with_job: one run and its pg-boss job, inserted by one SQL function shared by
 -- agent.enqueue()'s lone call (src/runs/sql/enqueueLoneRun.ts: ONE autocommit statement, one round
--- trip instead of a 7-statement batch transaction) and by the public agentpg_enqueue_run below
+-- trip instead of a batch transaction of 6 or 7 statements) and by the public agentpg_enqueue_run below
 -- (transactional enqueue, psql). Each plpgsql statement of this VOLATILE function takes a fresh
 -- snapshot (READ COMMITTED), so it can wait for the session's lock and then see what committed
 -- meanwhile, like the batch transaction's separate statements (src/runs/enqueueBatcher.ts).

@@ -104,7 +104,7 @@ export class EnqueueBatcher {
   /**
    * The leader loop: one batch at a time until no call waits. A batch of ONE call (the batcher was
    * idle: the common case on a quiet service) that needs only the plain path goes alone, in one
-   * statement (runAlone) instead of a 7-statement transaction.
+   * statement (runAlone) instead of a transaction of 6 or 7 (BEGIN, lock, check, runs, jobs, COMMIT).
    */
   private async flush(): Promise<void> {
     try {
