@@ -8,8 +8,10 @@ import type { Queryable } from './queryable.js';
  * and executes it. For the statements on the path of every run start and resume (the fetch
  * transaction, src/runs/worker.ts): pg-boss's fetch costs about as much to plan as to run. Only
  * for statements whose texts form a small set: a connection keeps every statement it prepared.
+ * Over the pool, each autocommit statement is prepared once per pooled connection (the lone
+ * enqueue, src/runs/enqueueBatcher.ts).
  */
-export function preparedStatements(client: pg.PoolClient): Queryable {
+export function preparedStatements(client: pg.PoolClient | pg.Pool): Queryable {
   return {
     query: (text, values) => client.query({ name: statementName(text), text, values }),
   };

@@ -20,8 +20,8 @@ import type { EnqueueOptions } from './types.js';
 /**
  * Enqueues a run: the run row (`queued`) and its pg-boss job (inserted through our connection
  * with `{ db }`) commit in ONE transaction, shared with the client's concurrent enqueues (group
- * commit, src/runs/enqueueBatcher.ts), and the run state trigger's NOTIFY wakes the workers at
- * that COMMIT. Returns only after that COMMIT. Nothing is half-enqueued: no run without a job, no
+ * commit, src/runs/enqueueBatcher.ts; a lone call is one autocommit statement that does both),
+ * and the run state trigger's NOTIFY wakes the workers at that COMMIT. Returns only after that COMMIT. Nothing is half-enqueued: no run without a job, no
  * job without a run. The same idempotency key on the same session returns the first run and
  * inserts no job. Concurrent enqueues into one session are serialized so their order is the order
  * they committed in.

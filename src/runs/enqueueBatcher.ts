@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { JobInsert } from 'pg-boss';
 import { withTransaction } from '../db/connection.js';
 import { preparedStatements } from '../db/preparedStatements.js';
@@ -15,6 +16,7 @@ import {
   sessionsStartedTooEarly,
   type NewRun,
 } from './sql/insertRuns.js';
+import { enqueueLoneRun } from './sql/enqueueLoneRun.js';
 
 /** One validated enqueue call, as it waits for a batch. */
 export interface EnqueueRequest extends NewRun {
@@ -77,6 +79,10 @@ export function enqueueBatcherOf(rt: Runtime): EnqueueBatcher {
  * the transaction's start time), so their execution order would be undefined. A session's later
  * calls wait for the next batch, which starts after this one committed: a later start time, so
  * enqueue order = created_at order = execution order.
+ *
+ * A batch of one call with nothing beyond the plain path (no multitask strategy but `enqueue`)
+ * skips the transaction: one autocommit statement does the same (runAlone), durable at its own
+ * COMMIT.
  */
 export class EnqueueBatcher {
   private waiting: Waiting[] = [];
@@ -95,12 +101,41 @@ export class EnqueueBatcher {
     });
   }
 
-  /** The leader loop: one batch transaction at a time until no call waits. */
+  /**
+   * The leader loop: one batch at a time until no call waits. A batch of ONE call (the batcher was
+   * idle: the common case on a quiet service) that needs only the plain path goes alone, in one
+   * statement (runAlone) instead of a transaction of 6 or 7 (BEGIN, lock, check, runs, jobs, COMMIT).
+   */
   private async flush(): Promise<void> {
     try {
-      while (this.waiting.length > 0) await this.runIsolated(this.takeBatch());
+      while (this.waiting.length > 0) {
+        const batch = this.takeBatch();
+        if (batch.length === 1 && goesAlone(batch[0])) await this.runAlone(batch[0]);
+        else await this.runIsolated(batch);
+      }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  /**
+   * One call in ONE autocommit statement (enqueueLoneRun): the same session lock, the same
+   * too-early check (then DEFER, as in runBatch) and the same run and job rows as runBatch, one
+   * round trip. Durable at that statement's COMMIT, run and job together. The run id is made here
+   * so that onNewRun is called before the statement (before its COMMIT, as runBatch calls it); a
+   * deferred call gets a new id on its next try, as runBatch's retries do.
+   */
+  private async runAlone(w: Waiting): Promise<void> {
+    const r = w.request;
+    try {
+      const runId = randomUUID();
+      r.onNewRun?.(runId);
+      const result = await enqueueLoneRun(preparedStatements(this.rt.pool), { ...r, runId });
+      if (result.kind === 'tooEarly') this.settle([w], [DEFER]);
+      else if (result.kind === 'created') this.settle([w], [{ kind: 'created', runId: result.runId }]);
+      else this.settle([w], [result]);
+    } catch (err) {
+      w.reject(err);
     }
   }
 
@@ -248,6 +283,21 @@ export class EnqueueBatcher {
     if (cancelledJobs.length > 0) await this.rt.boss.deleteJob(RUNS_QUEUE, cancelledJobs).catch(() => {});
     return results;
   }
+}
+
+/**
+ * Whether a call can go alone (runAlone): a multitask strategy other than `enqueue` needs its
+ * statements (applyMultitaskStrategies), a call past its order retries is enqueued without the
+ * check (runBatch), and onNewRun with an idempotency key would have been called for an id that an
+ * idempotency hit does not create. Those take the batch path, alone in their batch.
+ */
+function goesAlone(w: Waiting): boolean {
+  const r = w.request;
+  return (
+    w.orderRetries < MAX_ORDER_RETRIES &&
+    (r.multitaskStrategy === undefined || r.multitaskStrategy === 'enqueue') &&
+    !(r.onNewRun !== undefined && r.idempotencyKey !== null)
+  );
 }
 
 /** Marks an error of the batch's COMMIT (see runIsolated); callers get the error itself. */

@@ -120,49 +120,63 @@ describe.concurrent('a crash around a wait of a run, or inside its enqueue', () 
     240_000,
   );
 
-  it(
-    'a crash inside the enqueue transaction leaves nothing: no run, no job',
-    () =>
-      withCrashEnv(async ({ db, startChild }) => {
-        const child = startChild('child-enqueue', 'enqueue_held');
-        await child.line(/^READY$/);
-        // Hold pg-boss's job table: the enqueue transaction inserts its run row, then waits to insert
-        // the job, uncommitted, while the process is killed.
-        const locker = new pg.Client({ connectionString: db.url });
-        await locker.connect();
-        try {
-          await locker.query('begin');
-          await locker.query(`lock table ${JOBS} in share mode`);
-          child.proc.stdin!.write('go\n');
-          const pid = await untilValue(
-            async () =>
-              (
-                await db.query(
-                  `select a.pid from pg_stat_activity a
+  // A batch transaction (two calls at once) waits for the client's COMMIT, which never comes: the
+  // server rolls it back. A lone call is one autocommit statement: the server finishes it and
+  // commits run and job together, though its caller is gone (as a COMMIT sent just before a crash).
+  for (const path of ['batch', 'lone'] as const)
+    it(
+      path === 'batch'
+        ? 'a crash inside the enqueue transaction leaves nothing: no run, no job'
+        : 'a crash inside a lone enqueue statement leaves its run and job together',
+      () =>
+        withCrashEnv(async ({ db, startChild }) => {
+          const child = startChild('child-enqueue', 'enqueue_held', path === 'batch' ? { ENQUEUE_PAIR: '1' } : {});
+          await child.line(/^READY$/);
+          // Hold pg-boss's job table: the enqueue inserts its run row(s), then waits to insert the
+          // job(s), uncommitted, while the process is killed.
+          const locker = new pg.Client({ connectionString: db.url });
+          await locker.connect();
+          try {
+            await locker.query('begin');
+            await locker.query(`lock table ${JOBS} in share mode`);
+            child.proc.stdin!.write('go\n');
+            const pid = await untilValue(
+              async () =>
+                (
+                  await db.query(
+                    `select a.pid from pg_stat_activity a
                   where a.application_name = 'agentpg:child-enqueue' and a.wait_event_type = 'Lock'
                     and exists (select 1 from pg_locks l join pg_class c on c.oid = l.relation
                                  where l.pid = a.pid and l.granted and c.relname = 'agentpg_runs' and l.mode = 'RowExclusiveLock')`,
-                )
-              )[0]?.pid as number | undefined,
-            (p) => p !== undefined,
-          );
-          expect(await db.query(`select id from agentpg_runs`)).toEqual([]); // written, not committed
-          child.proc.kill('SIGKILL');
-          expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
-          await locker.query('rollback');
-          // The orphaned backend finishes its statement, finds its client gone and rolls back.
-          await untilValue(
-            async () => (await db.query(`select 1 from pg_stat_activity where pid = $1`, [pid])).length,
-            (n) => n === 0,
-          );
-        } finally {
-          await locker.end().catch(() => {});
-        }
-        expect(await db.query(`select id from agentpg_runs`)).toEqual([]);
-        expect(await db.query(`select id from agentpg_messages`)).toEqual([]);
-        expect(await db.query(`select id from ${JOBS} where name = 'agentpg_runs'`)).toEqual([]);
-        expect(child.lines.some((l) => l.startsWith('CRASH') || l.startsWith('NO_CRASH'))).toBe(false);
-      }),
-    240_000,
-  );
+                  )
+                )[0]?.pid as number | undefined,
+              (p) => p !== undefined,
+            );
+            expect(await db.query(`select id from agentpg_runs`)).toEqual([]); // written, not committed
+            child.proc.kill('SIGKILL');
+            expect(await child.exited).toEqual({ code: null, signal: 'SIGKILL' });
+            await locker.query('rollback');
+            // The orphaned backend finishes its statement; a batch's then finds its client gone and rolls
+            // back, a lone one's commits.
+            await untilValue(
+              async () => (await db.query(`select 1 from pg_stat_activity where pid = $1`, [pid])).length,
+              (n) => n === 0,
+            );
+          } finally {
+            await locker.end().catch(() => {});
+          }
+          const runs = await db.query(`select id, job_id from agentpg_runs`);
+          const jobs = await db.query(`select id, data->>'runId' as run_id from ${JOBS} where name = 'agentpg_runs'`);
+          if (path === 'batch') {
+            expect(runs).toEqual([]);
+            expect(jobs).toEqual([]);
+          } else {
+            expect(runs).toHaveLength(1);
+            expect(jobs).toEqual([{ id: runs[0].job_id, run_id: runs[0].id }]);
+          }
+          expect(await db.query(`select id from agentpg_messages`)).toEqual([]);
+          expect(child.lines.some((l) => l.startsWith('CRASH') || l.startsWith('NO_CRASH'))).toBe(false);
+        }),
+      240_000,
+    );
 });

@@ -4,7 +4,8 @@ import type { NewRun } from './insertRuns.js';
 
 /**
  * Enqueues one run through the caller's own transaction in ONE statement: the SQL function
- * agentpg_enqueue_run (drizzle/0011_enqueue_run_function.sql, re-created with route keys by 0015) inserts the run and its pg-boss job
+ * agentpg_enqueue_run (drizzle/0011_enqueue_run_function.sql; route keys since 0015; since 0029 it
+ * inserts through agentpg_insert_run_with_job, as a lone enqueue does) inserts the run and its pg-boss job
  * there, so both exist if and only if the caller's transaction commits, and the run state trigger's
  * NOTIFY wakes the workers at that COMMIT. The same function serves plain SQL callers, so the
  * library and psql enqueue one way. Returns the run id (the existing run on an idempotency hit).
