@@ -13,7 +13,7 @@ export const BENCH_AGENT: AgentDefinition = { name: 'bench', model: 'claude-benc
 /**
  * The conversation run k of a session sends (k = `prior`): the k earlier exchanges of the session
  * (prompt, then the fake model's one-text-block answer), then this run's prompt. As agentpg stores
- * them: the prompt as one text block (src/runs/sql/claimRuns.ts), the answer as its content blocks
+ * them: the prompt as one text block (src/runs/sql/fetchAndClaimRuns.ts), the answer as its content blocks
  * made request blocks (src/runs/transcript.ts toParamBlock). Cache breakpoints are added by the
  * caller with the executor's own withCacheBreakpoints.
  */

@@ -118,8 +118,10 @@ export async function enqueueRun(
     if (outcome.kind === 'sessionNotFound') throw new NotFoundError('session', sessionId);
     if (outcome.kind === 'busy') throw new SessionBusyError(session, outcome.runId);
     if (outcome.kind === 'created') {
-      wakeLocalWorker(rt, outcome.runId, agentName);
+      // The step first, then this process's worker: nothing of this process claims the run before
+      // onRunStep('enqueued') has returned (a crash inside it is a crash between the two steps).
       await emitRunStep(rt, 'enqueued', { runId: outcome.runId, attempt: 0, iteration: 0 });
+      wakeLocalWorker(rt, outcome.runId, agentName);
     }
     return { runId: outcome.runId, existing: outcome.kind !== 'created' };
   });

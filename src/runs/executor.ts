@@ -34,6 +34,12 @@ import type { Run } from './types.js';
 
 export { ExecutionAborted, type AbortReason, type ExecutionOutcome } from './executionState.js';
 
+/** A run's picked-up conversation: the session's live messages and the run's tool calls. */
+export interface PickedUpHistory {
+  messages: StoredMessage[];
+  toolCalls: ToolCallRow[];
+}
+
 /**
  * Executes one claimed run: the durable tool loop. Each step ends in a commit that says what is
  * durable from then on (the list, and the statement behind each: src/runs/steps.ts), so whichever
@@ -53,14 +59,18 @@ export class RunExecution implements ExecutionState {
   pendingResults: Block[] | null = null;
   readonly batchMode: boolean;
 
+  /** What loop() read of `pickUp` (set before anything uses it). */
+  private history: PickedUpHistory = { messages: [], toolCalls: [] };
+
   /**
-   * `history` is the session's stored messages and this run's tool calls, read inside the fetch
-   * transaction that claimed the run (no extra statement per run).
+   * `pickUp` is the session's stored messages and this run's tool calls, read by the worker for the
+   * whole fetched batch in one statement right after the claim's COMMIT (worker.ts), so the run is
+   * `running` one statement sooner; nothing else writes a session's messages while its run runs.
    */
   constructor(
     readonly rt: Runtime,
     readonly run: Run,
-    private readonly history: { messages: StoredMessage[]; toolCalls: ToolCallRow[] },
+    private readonly pickUp: Promise<PickedUpHistory>,
     private readonly finalizer: RunFinalizer,
     readonly job: JobAttempt,
   ) {
@@ -107,6 +117,7 @@ export class RunExecution implements ExecutionState {
     const { run, rt } = this;
     // Rebuilt first, so that even a run ended right away (cancelled, too many attempts) answers the
     // tool calls of a turn it was resumed in: the stored transcript stays valid for the API.
+    this.history = await this.pickUp;
     const calls = this.history.toolCalls;
     const rebuilt = rebuildTranscript(this.history.messages, run.id, calls);
     this.transcript = rebuilt.messages;

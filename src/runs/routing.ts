@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /**
  * Capability routing over the one runs queue. Every run's job carries its agent's ROUTE KEY as its
  * pg-boss priority (a column of the job that pg-boss's own indexes lead with, after the queue name),
- * and an instance fetches only the keys of the agents it is capable of (sql/fetchRunJobs.ts)
+ * and an instance fetches only the keys of the agents it is capable of (sql/fetchAndClaimRuns.ts)
  * (registry.isCapable: the agent and every tool it lists). Everything else stays one queue:
  * key_strict_fifo still orders a session's runs across agents, and the tenant limit
  * is still counted over the whole queue.

@@ -10,7 +10,8 @@
  * - `enqueued`: the COMMIT of the enqueue batch transaction that carried the run
  *   (src/runs/enqueueBatcher.ts runBatch): the run row (`queued`) and its pg-boss job together.
  *   Before it, nothing exists. Reported in the process that enqueued.
- * - `claimed`: the fetch transaction's COMMIT (worker.ts fetchAndStart, sql/claimRuns.ts): the job
+ * - `claimed`: the COMMIT of the fetch-and-claim statement (worker.ts fetchAndStart,
+ *   sql/fetchAndClaimRuns.ts; with a tenant limit, of the fetch transaction that holds it): the job
  *   is active, the run `running` on this instance with attempts + 1 (the fencing token of every
  *   later write), and on the first claim the prompt is stored as the run's first message. Reported
  *   again on every re-claim after a crash (info.attempt > 1).

@@ -4,17 +4,16 @@ import type { Runtime } from '../runtime.js';
 import type { RunChannels } from './channels.js';
 import { liveTranscriptMessages } from './compaction.js';
 import { preparedStatements } from '../db/preparedStatements.js';
-import { bossDb } from './db.js';
 import { RunExecution } from './executor.js';
 import { RunFinalizer } from './finalizer.js';
 import { HEARTBEAT_SECONDS } from './queue.js';
 import { RUNS_QUEUE } from './queueName.js';
 import { isTerminal } from './rows.js';
 import { LEGACY_ROUTE_KEY, routeKeyOf } from './routing.js';
-import { claimRuns } from './sql/claimRuns.js';
-import { fetchRunJobs, type FetchedRunJob } from './sql/fetchRunJobs.js';
+import { fetchAndClaimBatch, settleUnclaimedJobs } from './fetchBatch.js';
+import type { ClaimedRunJob } from './sql/fetchAndClaimRuns.js';
 import { getRun } from './sql/getRun.js';
-import { readPickUp } from './sql/readPickUp.js';
+import { readPickUp, type PickUp } from './sql/readPickUp.js';
 
 /**
  * After an enqueue's COMMIT: wake this client's started worker (rt.runs.localWorker) now, instead
@@ -24,8 +23,6 @@ export function wakeLocalWorker(rt: Runtime, runId: string, agentName: string): 
   rt.runs.localWorker?.wakeFor(runId, agentName);
 }
 
-/** Serializes fetches across instances when a tenant limit is set (see fetchAndStart). */
-const FETCH_LOCK_KEY = 0x6167_7275_6e73; // "agruns"
 const MAX_BATCH = 50;
 /** One touch per half job heartbeat refreshes every job in flight (see HEARTBEAT_SECONDS). */
 const JOB_TOUCH_INTERVAL_MS = (HEARTBEAT_SECONDS * 1000) / 2;
@@ -75,6 +72,13 @@ export class RunWorker {
   private readonly pendingKeys = new Set<number>();
   /** The route keys of the agents this instance can run. */
   private readonly capableKeys: number[];
+  /** The agents this instance can run: the only runs its fetch claims. */
+  private readonly capableAgents: string[];
+  /**
+   * Cancel NOTIFYs for runs not in flight here: a run's claim commits before its execution is
+   * registered, so a cancel right after it may be heard first. Checked at registration; bounded.
+   */
+  private readonly cancelsBeforeStart = new Set<string>();
   /** Rotates which key a fetch takes first, so one busy agent does not starve the others. */
   private keyOffset = 0;
 
@@ -85,7 +89,8 @@ export class RunWorker {
     private readonly jobTable: string,
   ) {
     this.finalizer = new RunFinalizer(rt);
-    this.capableKeys = [...new Set(rt.registry.capableAgents().map(routeKeyOf))];
+    this.capableAgents = rt.registry.capableAgents();
+    this.capableKeys = [...new Set(this.capableAgents.map(routeKeyOf))];
     const reportError = (err: unknown, context?: string) => rt.reportError(err, context);
     this.fetcher = new BackgroundService({
       name: 'run fetch',
@@ -132,7 +137,11 @@ export class RunWorker {
           if (!(early && c.previous_state === null)) this.wake(c.agent_name);
         } else if (isTerminal(c.state)) this.wake();
       }),
-      this.channels.onCancel(({ run_id }) => this.inFlight.get(run_id)?.exec.abort('cancel')),
+      this.channels.onCancel(({ run_id }) => {
+        const entry = this.inFlight.get(run_id);
+        if (entry) entry.exec.abort('cancel');
+        else this.noteCancelBeforeStart(run_id);
+      }),
       this.channels.onResync(() => {
         this.addAllKeys(true);
         this.wake();
@@ -213,6 +222,11 @@ export class RunWorker {
     this.wakeTimers.add(timer);
   }
 
+  private noteCancelBeforeStart(runId: string): void {
+    if (this.cancelsBeforeStart.size >= 1_000) this.cancelsBeforeStart.clear();
+    this.cancelsBeforeStart.add(runId);
+  }
+
   /** A fetch soon: of that agent's key only, or (no agent) of every key this instance can run. */
   wake(agentName?: string): void {
     if (agentName === undefined) this.addAllKeys(false);
@@ -258,106 +272,75 @@ export class RunWorker {
   }
 
   /**
-   * ONE transaction per batch: [advisory lock] + job fetch (fetchRunJobs.ts) + claim (queued → running, prompt
-   * stored) + the claimed runs' history read + settling jobs that must not run here. Durable at
-   * COMMIT (step `claimed`, reported by each execution as it starts): the jobs are active with a
-   * heartbeat, the runs are `running` on this instance with attempts + 1.
-   *
-   * With a tenant limit, fetches of all instances are serialized by a transaction-level advisory
-   * lock: the fetch counts a tenant's active jobs inside its statement, and two fetches running
-   * at the same moment on two instances would each see the other's claims as not yet made and
-   * could together exceed the limit.
+   * One fetch (fetchBatch.ts: a fetch-and-claim statement per route key, durable at its COMMIT,
+   * step `claimed`, reported by each execution as it starts: the jobs active with a heartbeat, the
+   * runs `running` on this instance with attempts + 1). Then, on the same connection: the claimed
+   * runs' conversations (one statement, while the executions start), and the jobs that must not
+   * run here settled (foreign: handed back; stale: deleted).
    */
   private async fetchAndStart(batchSize: number, keys: number[]): Promise<number> {
     const { rt } = this;
     const limit = rt.config.tenantConcurrency;
     const client = await rt.pool.connect();
-    const created: InFlight[] = [];
-    let fetched: number;
     try {
-      await client.query('BEGIN');
-      if (limit) await client.query('select pg_advisory_xact_lock($1)', [FETCH_LOCK_KEY]);
-      // The statements of this transaction are the same on every fetch: prepared once per connection.
-      const tx = preparedStatements(client);
-      const db = bossDb(tx);
-      // One fetch per route key (fetchRunJobs.ts): each sees the jobs the earlier ones made active
-      // in this transaction, so the tenant limit holds across them.
-      const jobs: FetchedRunJob[] = [];
-      for (const key of keys) {
-        if (jobs.length >= batchSize) break;
-        jobs.push(
-          ...(await fetchRunJobs(tx, {
-            table: this.jobTable,
-            routeKey: key,
-            limit: batchSize - jobs.length,
-            groupLimit: limit ?? null,
-          })),
-        );
-      }
-      fetched = jobs.length;
-      if (jobs.length === 0) {
-        await client.query('ROLLBACK');
-        return 0;
-      }
-      const ref = (j: (typeof jobs)[number]): JobAttempt => ({ id: j.id, retryCount: j.retryCount });
-      // A job for an agent this instance cannot run goes back (retry, with backoff) for an
-      // instance that can. Routing makes this rare: only jobs written before routing existed and
-      // route keys shared by two agent names (routing.ts) get here.
-      const foreign = jobs.filter((j) => !rt.registry.isCapable(j.data.agentName));
-      if (foreign.length > 0) {
-        await rt.boss.fail(
-          RUNS_QUEUE,
-          foreign.map(ref),
-          { reason: `agent not registered on instance ${rt.instanceId}` },
-          { db },
-        );
-      }
-      const mine = jobs.filter((j) => rt.registry.isCapable(j.data.agentName));
-      const runs = await claimRuns(
-        tx,
-        mine.map((j) => j.data.runId),
-        rt.instanceId,
-      );
-      const byRun = new Map(runs.map((r) => [r.id, r]));
-      // The run is already final (cancelled while queued, failed by cleanup) or gone: the job is
-      // done, not executed.
-      const stale = mine.filter((j) => !byRun.has(j.data.runId));
-      if (stale.length > 0) await rt.boss.deleteJob(RUNS_QUEUE, stale.map(ref), { db });
-      // The conversations of the claimed runs, read in this same transaction (it sees the prompts
-      // the claim just stored), in one statement with the tool calls, which can only exist for a
-      // run picked up before. Only what the model will see: the latest compaction and the
-      // messages since (bounded pick-up).
-      const { live, toolCalls } = await readPickUp(
-        tx,
-        [...new Set(runs.map((r) => r.sessionId))],
-        runs.filter((r) => r.attempts > 1).map((r) => r.id),
-      );
-      // Registered before COMMIT so a cancel NOTIFY arriving right after it finds the execution.
-      for (const j of mine) {
-        const run = byRun.get(j.data.runId);
+      // The same statements on every fetch: prepared once per connection.
+      const db = preparedStatements(client);
+      const jobs = await fetchAndClaimBatch(rt, client, db, {
+        table: this.jobTable,
+        keys,
+        batchSize,
+        groupLimit: limit ?? null,
+        agentNames: this.capableAgents,
+      });
+      if (jobs.length === 0) return 0;
+      this.runsFetched += jobs.length;
+      const ref = (j: ClaimedRunJob): JobAttempt => ({ id: j.id, retryCount: j.retryCount });
+      const runs = jobs.flatMap((j) => (j.run ? [j.run] : []));
+      // The conversations are read below; each execution waits for its own.
+      let settlePickUp: (p: PickUp | Promise<PickUp>) => void = () => {};
+      const pickUp = new Promise<PickUp>((resolve) => (settlePickUp = resolve));
+      for (const j of jobs) {
+        const run = j.run;
         if (!run) continue;
-        const job = ref(j);
-        const history = {
+        const history = pickUp.then(({ live, toolCalls }) => ({
           messages: liveTranscriptMessages(live.get(run.sessionId)),
           toolCalls: toolCalls.get(run.id) ?? [],
-        };
-        const entry: InFlight = { exec: new RunExecution(rt, run, history, this.finalizer, job), job };
+        }));
+        // Awaited by the execution's loop; an execution that ends before it must not leave a
+        // rejection nobody handles.
+        history.catch(() => {});
+        const entry: InFlight = { exec: new RunExecution(rt, run, history, this.finalizer, ref(j)), job: ref(j) };
         this.inFlight.set(run.id, entry);
-        created.push(entry);
+        this.launch(entry);
+        // A cancel committed after the claim whose NOTIFY came before this registration.
+        if (this.cancelsBeforeStart.delete(run.id)) entry.exec.abort('cancel');
       }
-      await client.query('COMMIT');
-      // Counted once durable: a fetch rolled back made no job active.
-      this.runsFetched += jobs.length;
-      this.foreignRunsFetched += foreign.length;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      for (const e of created) this.inFlight.delete(e.exec.run.id);
-      throw err;
+      // The conversations of the claimed runs, in one statement with the tool calls (which exist
+      // only for a run picked up before). Only what the model will see: the latest compaction and
+      // the messages since (bounded pick-up). After the claim's COMMIT, so a run is `running` one
+      // statement sooner; it reads the same rows (the claim's prompt is committed, and nothing
+      // else writes a session's messages while its run is running).
+      try {
+        settlePickUp(
+          await readPickUp(
+            db,
+            [...new Set(runs.map((r) => r.sessionId))],
+            runs.filter((r) => r.attempts > 1).map((r) => r.id),
+          ),
+        );
+      } catch (err) {
+        // Each execution fails on it as on any failed statement of its own (failures.ts decides).
+        settlePickUp(Promise.reject(err));
+      }
+      this.foreignRunsFetched += await settleUnclaimedJobs(
+        rt,
+        db,
+        jobs.filter((j) => !j.run),
+      );
+      return jobs.length;
     } finally {
       client.release();
     }
-    for (const entry of created) this.launch(entry);
-    return fetched;
   }
 
   private launch(entry: InFlight): void {

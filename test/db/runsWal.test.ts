@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { claimRuns } from '../../src/runs/sql/claimRuns.js';
+import { routeKeyOf } from '../../src/runs/routing.js';
+import { fetchAndClaimRuns } from '../../src/runs/sql/fetchAndClaimRuns.js';
 import { runsChangedSince } from '../../src/events/sql/runsChangedSince.js';
 import { defineAgent } from '../../src/index.js';
 import { startFakeAnthropic } from '../../src/testing/index.js';
@@ -22,6 +23,40 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
       [sessionId, prompt],
     );
     return r.id;
+  }
+
+  /**
+   * A run of agent `a` with its job, enqueued by the SQL function. The runs queue and the agent
+   * exist once a client has started (and stopped: it must not run them itself). Returns the
+   * queue's job table.
+   */
+  let queueTable: string | null = null;
+  async function enqueueRun(sessionId: string): Promise<string> {
+    if (!queueTable) {
+      const fake = await startFakeAnthropic();
+      try {
+        await (await startClient(db, fake, { agents: [defineAgent({ name: 'a', model: MODEL })] })).stop();
+      } finally {
+        await fake.close();
+      }
+      const [q] = await db.query(`select table_name from agentpg_boss.queue where name = 'agentpg_runs'`);
+      queueTable = q.table_name as string;
+    }
+    await db.query(`select agentpg_enqueue_run($1, 'a', 'p')`, [sessionId]);
+    return queueTable;
+  }
+
+  /** The worker's fetch-and-claim of agent `a`'s runs, in the caller's transaction. */
+  async function claim(client: Parameters<typeof fetchAndClaimRuns>[0], table: string, limit: number) {
+    const jobs = await fetchAndClaimRuns(client, {
+      table,
+      routeKey: routeKeyOf('a'),
+      limit,
+      groupLimit: null,
+      agentNames: ['a'],
+      instanceId: 'i1',
+    });
+    return jobs.flatMap((j) => (j.run ? [j.run] : []));
   }
 
   async function newSession(): Promise<string> {
@@ -88,11 +123,11 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
   });
 
   it('the claim is a HOT update: it adds no index entries', async () => {
-    const run = await newRun(await newSession());
+    const table = await enqueueRun(await newSession());
     const client = await db.pool.connect();
     try {
       await client.query('begin');
-      const [claimed] = await claimRuns(client, [run], 'i1');
+      const [claimed] = await claim(client, table, 1);
       expect(claimed.state).toBe('running');
       const { rows } = await client.query(
         `select n_tup_upd, n_tup_hot_upd from pg_stat_xact_user_tables where relname = 'agentpg_runs'`,
@@ -105,13 +140,13 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
   });
 
   it('a fetch batch of claims in one transaction stays HOT (fillfactor leaves room on each page)', async () => {
-    const session = await newSession();
-    const runs: string[] = [];
-    for (let i = 0; i < 40; i++) runs.push(await newRun(session, `prompt ${i}`));
+    // 40 sessions: a session's runs start one at a time.
+    let table = '';
+    for (let i = 0; i < 40; i++) table = await enqueueRun(await newSession());
     const client = await db.pool.connect();
     try {
       await client.query('begin');
-      expect(await claimRuns(client, runs, 'i1')).toHaveLength(40);
+      expect(await claim(client, table, 40)).toHaveLength(40);
       const { rows } = await client.query(
         `select n_tup_upd, n_tup_hot_upd from pg_stat_xact_user_tables where relname = 'agentpg_runs'`,
       );
@@ -168,7 +203,10 @@ describe('agentpg_runs and agentpg_messages without per-row WAL extras', () => {
     const since = new Date(Date.now() - 60_000);
     const queued = await newRun(session, 'queued');
     const running = await newRun(session, 'running');
-    await claimRuns(db.pool, [running], 'i1');
+    await db.query(
+      `update agentpg_runs set state = 'running', started_at = now(), state_changed_at = now() where id = $1`,
+      [running],
+    );
     const cancelled = await newRun(session, 'cancelled');
     await db.query(`update agentpg_runs set state = 'cancelled', finalized_at = now() where id = $1`, [cancelled]);
     const rows = await runsChangedSince(db.pool, since, 100);

@@ -1,5 +1,6 @@
 import { describe, expect } from 'vitest';
 import { RunCancelledError } from '../../src/index.js';
+import { RUN_CANCEL_CHANNEL } from '../../src/events/channels.js';
 import { testTwoInstances as test } from './fixtures.js';
 import { untilValue } from '../helpers/until.js';
 import { untilRunState } from './helpers.js';
@@ -36,6 +37,23 @@ describe('cancel', () => {
     // The job went with the run, so the session is not blocked.
     fake.enqueue({ text: 'next' });
     expect((await a.agent('chat').run(sessionId, 'again')).text).toBe('next');
+  });
+
+  test('a cancel heard before the execution is registered still cancels it', async ({ db, fake, a }) => {
+    fake.reset();
+    fake.enqueue({ text: 'first, slowly', latencyMs: 1500 });
+    fake.enqueue({ text: 'second: must not run' });
+    const sessionId = await a.agent('chat').newSession({ tenantId: 't', identifier: 'cancel-before-start' });
+    const first = await a.agent('chat').enqueue(sessionId, 'one');
+    const second = await a.agent('chat').enqueue(sessionId, 'two');
+    expect((await a.runs.get(second))!.state).toBe('queued');
+    // The claim commits before the worker registers the execution, so a cancel's NOTIFY can come
+    // first. Here it comes before the claim, with nothing stored: only the worker's memory of the
+    // notification can cancel the run once it is claimed.
+    await db.query(`select pg_notify('${RUN_CANCEL_CHANNEL}', json_build_object('run_id', $1::uuid)::text)`, [second]);
+    expect((await a.runs.wait(first)).state).toBe('completed');
+    expect((await a.runs.wait(second, { timeoutMs: 10_000 })).state).toBe('cancelled');
+    expect(fake.requests).toHaveLength(1);
   });
 
   test('cancels a queued run directly (state cancelled, job deleted, never executed)', async ({ db, fake, a, b }) => {

@@ -43,8 +43,11 @@ interface CrashPoint {
   title?: string;
   /** Acts inside the second client's onRunStep (awaited), e.g. to play a late write of the dead one. */
   duringResume?(db: TestDatabase, step: RunStepName, info: RunStepInfo): Promise<void>;
-  /** What must be durable at the kill: proves the hook runs after the step's commit. */
-  atCrash(db: TestDatabase, runId: string, fake: FakeAnthropic): Promise<void>;
+  /**
+   * What must be durable at the kill: proves the hook runs after the step's commit. May say the
+   * run's final attempts when the state at the kill decides them.
+   */
+  atCrash(db: TestDatabase, runId: string, fake: FakeAnthropic): Promise<void | { runAttempts: number }>;
   /** The child's extra environment (test/fixtures/runs-crashpoints-child.ts). */
   childEnv?: Record<string, string>;
   /** The second client's config on top of the harness's. */
@@ -108,6 +111,15 @@ const POINTS: CrashPoint[] = [
   {
     at: 'enqueued',
     async atCrash(db, runId) {
+      // The child's worker may have heard the run's NOTIFY while onRunStep ran and sent its
+      // fetch-and-claim statement before the kill: a statement the server has received commits on
+      // its own. The run is then the dead instance's, claimed once, and the survivor takes it over.
+      if ((await runRow(db, runId)).state === 'running') {
+        expect(await runRow(db, runId)).toMatchObject({ attempts: 1 });
+        expect(await jobOf(db, runId)).toBe('active');
+        expect(await roles(db, runId)).toEqual(['user']);
+        return { runAttempts: 2 };
+      }
       expect(await runRow(db, runId)).toMatchObject({ state: 'queued', attempts: 0 });
       expect(await jobOf(db, runId)).toBe('created');
       expect(await roles(db, runId)).toEqual([]);
@@ -252,7 +264,7 @@ async function crashAndResume(env: CrashEnv, point: CrashPoint): Promise<void> {
   const { step, runId, exit } = await crashChild(env, point.at, point.childEnv);
   expect(step, `the child reached ${point.at}`).toBe(point.at);
   expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
-  await point.atCrash(db, runId, fake);
+  const atCrash = await point.atCrash(db, runId, fake);
   const t1 = Date.now();
 
   const steps: Array<{ step: RunStepName } & RunStepInfo> = [];
@@ -279,7 +291,7 @@ async function crashAndResume(env: CrashEnv, point: CrashPoint): Promise<void> {
     state: 'completed',
     responseText: FINAL_TEXT,
     toolIterations: 1,
-    attempts: point.runAttempts,
+    attempts: atCrash?.runAttempts ?? point.runAttempts,
     inputTokens: TURN1_USAGE.input_tokens + TURN2_USAGE.input_tokens,
     outputTokens: TURN1_USAGE.output_tokens + TURN2_USAGE.output_tokens,
     errorType: null,

@@ -4,7 +4,7 @@ import { defineAgent } from '../../src/index.js';
 import { PGBOSS_SCHEMA } from '../../src/db/migrate.js';
 import { RUNS_QUEUE } from '../../src/runs/queueName.js';
 import { routeKeyOf } from '../../src/runs/routing.js';
-import { fetchRunJobsStatement } from '../../src/runs/sql/fetchRunJobs.js';
+import { fetchAndClaimStatement } from '../../src/runs/sql/fetchAndClaimRuns.js';
 import type { TestDatabase } from '../helpers/db.js';
 import { test } from '../helpers/fixtures.js';
 import { MODEL } from './helpers.js';
@@ -12,7 +12,7 @@ import { MODEL } from './helpers.js';
 // Issue 13: "the fetch plan is stable whatever the statistics". The runs queue's job table grown
 // to 100,000 jobs with autovacuum off on it and no ANALYZE after: the planner has only what
 // agentpg gathered itself (its ANALYZE of the fresh, empty table). agentpg's fetch
-// (src/runs/sql/fetchRunJobs.ts: key_strict_fifo, one agent's route key, a batch of 50) must
+// (src/runs/sql/fetchAndClaimRuns.ts: key_strict_fifo, one agent's route key, a batch of 50) must
 // still read the table through its indexes, not by scanning it, and read about as many rows as it
 // returns. A mechanism check: the time bound only tells an index path from a scan of the whole
 // table on a loaded machine.
@@ -45,7 +45,14 @@ async function explainFetch(
   agent: string,
   groupLimit: number | null = null,
 ): Promise<{ root: PlanNode; executionMs: number; text: string }> {
-  const q = fetchRunJobsStatement({ table, routeKey: routeKeyOf(agent), limit: BATCH, groupLimit });
+  const q = fetchAndClaimStatement({
+    table,
+    routeKey: routeKeyOf(agent),
+    limit: BATCH,
+    groupLimit,
+    agentNames: AGENTS,
+    instanceId: 'fetch-plan',
+  });
   const c = new pg.Client({ connectionString: db.url });
   await c.connect();
   try {
@@ -144,7 +151,7 @@ describe('the run fetch plan on a job table of 100,000 jobs, autovacuum off, no 
     }
   });
 
-  // pg-boss's own key_strict_fifo fetch, which agentpg used before fetchRunJobs.ts, collected the
+  // pg-boss's own key_strict_fifo fetch, which agentpg used before fetchAndClaimRuns.ts, collected the
   // head job of EVERY session in the queue before it kept the agent's route key, and with these
   // statistics rescanned those heads once per candidate: 300-880 ms here, ~350 ms even after a
   // fresh ANALYZE. agentpg's fetch reads the key's candidates in order and probes each one's

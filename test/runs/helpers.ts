@@ -45,14 +45,14 @@ export function assertValidTranscript(messages: Array<{ role: string; content: a
  * A run's pg-boss job is deleted when the run ends, so "one job per run" cannot be read from the
  * job table afterwards. This records every job ever inserted into the runs queue (an AFTER INSERT
  * trigger on pg-boss's job table, cloned to its partitions) in `test_run_jobs`, for tests that
- * count jobs.
+ * count jobs; `job` is the whole row as inserted.
  */
 export async function recordRunJobs(db: TestDatabase): Promise<void> {
-  await db.query(`create table if not exists test_run_jobs (job_id uuid, singleton_key text, run_id uuid)`);
+  await db.query(`create table if not exists test_run_jobs (job_id uuid, singleton_key text, run_id uuid, job jsonb)`);
   await db.query(`create or replace function test_record_run_job() returns trigger language plpgsql as $$
     begin
       if new.name = 'agentpg_runs' then
-        insert into test_run_jobs values (new.id, new.singleton_key, (new.data->>'runId')::uuid);
+        insert into test_run_jobs values (new.id, new.singleton_key, (new.data->>'runId')::uuid, to_jsonb(new));
       end if;
       return null;
     end $$`);

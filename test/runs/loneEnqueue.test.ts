@@ -71,12 +71,18 @@ describe('lone enqueue', () => {
       a.agent('chat').enqueue(otherToo, 'in a batch too'),
     ]);
     expect(statements[0]).toBe('BEGIN');
+    // As inserted (test_run_jobs): the run may already be done and its job deleted.
     const jobRow = (id: string) =>
       db.query(
-        `select name, priority, group_id, expire_seconds, deletion_seconds, keep_until - start_after as kept,
-                retry_limit, retry_delay, retry_backoff, retry_delay_max, policy, dead_letter, heartbeat_seconds,
-                blocked, blocking, pending_dependencies, trace_context, singleton_on, group_tier, data - 'runId' as data
-           from agentpg_boss.job where id = (select job_id from agentpg_runs where id = $1)`,
+        `select j->>'name' as name, j->'priority' as priority, j->>'group_id' as group_id,
+                j->'expire_seconds' as expire_seconds, j->'deletion_seconds' as deletion_seconds,
+                (j->>'keep_until')::timestamptz - (j->>'start_after')::timestamptz as kept,
+                j->'retry_limit' as retry_limit, j->'retry_delay' as retry_delay, j->'retry_backoff' as retry_backoff,
+                j->'retry_delay_max' as retry_delay_max, j->>'policy' as policy, j->'dead_letter' as dead_letter,
+                j->'heartbeat_seconds' as heartbeat_seconds, j->'blocked' as blocked, j->'blocking' as blocking,
+                j->'pending_dependencies' as pending_dependencies, j->'trace_context' as trace_context,
+                j->'singleton_on' as singleton_on, j->'group_tier' as group_tier, (j->'data') - 'runId' as data
+           from (select job as j from test_run_jobs where run_id = $1) t`,
         [id],
       );
     expect(await jobRow(runId)).toEqual(await jobRow(batched));

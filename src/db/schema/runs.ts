@@ -91,7 +91,7 @@ export const runs = pgTable(
     finalizedAt: timestamp('finalized_at', { withTimezone: true }),
     // [cluster] When the state last changed, so the event listener can catch up on run state
     // changes it missed while its LISTEN connection was down. Set by every statement that changes
-    // the state (claimRuns, requestCancel, ...), not by a trigger: a BEFORE UPDATE row trigger makes
+    // the state (fetchAndClaimRuns, requestCancel, ...), not by a trigger: a BEFORE UPDATE row trigger makes
     // PostgreSQL lock, and WAL-log the lock of, the row on every update (migration
     // runs_delete_cascade). Not indexed: the claim changes it (see the indexes below).
     stateChangedAt: timestamp('state_changed_at', { withTimezone: true }).notNull().defaultNow(),
@@ -172,7 +172,7 @@ export const runs = pgTable(
  * such lock (a Heap/LOCK record, plus a MultiXact when the run row is also updated in that
  * transaction): ~380 B per single-turn run, more than the rows' index entries. Integrity holds
  * without them because only agentpg's executions insert these rows, always in the transaction
- * that also claims or advances the run with a guarded UPDATE of its row (claimRuns, advanceRun,
+ * that also claims or advances the run with a guarded UPDATE of its row (fetchAndClaimRuns, advanceRun,
  * finalizeRun: state = 'running' and our attempt): if the run, or its session, was deleted, that
  * UPDATE matches nothing and the transaction rolls back; if the delete comes later it waits for
  * the row lock and then sees the committed rows. ON DELETE CASCADE is kept by the triggers of

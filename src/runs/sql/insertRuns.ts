@@ -56,7 +56,7 @@ export async function sessionsStartedTooEarly(tx: Queryable, sessionIds: string[
 
 /**
  * Inserts the runs (state `queued`) in ONE statement inside the enqueue batch transaction (which
- * also inserts their pg-boss jobs). The prompt becomes a message when the run starts (claimRuns).
+ * also inserts their pg-boss jobs). The prompt becomes a message when the run starts (fetchAndClaimRuns).
  * Runs without an idempotency key go through a plain INSERT: ON CONFLICT would cost a speculative
  * insertion WAL record per row for a conflict that cannot happen. Keyed runs use ON CONFLICT DO
  * NOTHING. Returns the inserted runs by job id; a run missing from it was not inserted: its session

@@ -32,7 +32,7 @@ export async function runsInFlight(tx: Queryable, sessionIds: string[]): Promise
 
 /**
  * Folds a prompt into a queued run that never started (its prompt is stored as a message only at
- * its first claim), ONE guarded UPDATE: the claim (claimRuns) locks the same row, so either the
+ * its first claim), ONE guarded UPDATE: the claim (fetchAndClaimRuns) locks the same row, so either the
  * claim sees the merged prompt or this update no longer matches (`started_at is null`) and the
  * caller enqueues a run of its own. Returns whether it merged.
  */
