@@ -19,6 +19,8 @@ export interface FetchBatch {
   groupLimit: number | null;
   /** The agents this instance can run: the only runs it claims. */
   agentNames: string[];
+  /** agentpg_runs is distributed by Citus: fetch and claim are two statements of one transaction. */
+  distributed: boolean;
 }
 
 /**
@@ -31,6 +33,7 @@ export interface FetchBatch {
  * advisory lock shared by every instance: the fetch counts a tenant's active jobs inside its
  * statement, and two fetches running at the same moment on two instances would each see the
  * other's claims as not yet made and could together exceed the limit. Durable at its COMMIT then.
+ * On Citus too, where fetch and claim are two statements (fetchAndClaimRuns.ts).
  */
 export async function fetchAndClaimBatch(
   rt: Pick<Runtime, 'instanceId' | 'reportError'>,
@@ -39,7 +42,7 @@ export async function fetchAndClaimBatch(
   batch: FetchBatch,
 ): Promise<ClaimedRunJob[]> {
   const jobs: ClaimedRunJob[] = [];
-  const inTransaction = batch.groupLimit !== null;
+  const inTransaction = batch.groupLimit !== null || batch.distributed;
   try {
     if (inTransaction) {
       await client.query('BEGIN');
@@ -48,14 +51,18 @@ export async function fetchAndClaimBatch(
     for (const key of batch.keys) {
       if (jobs.length >= batch.batchSize) break;
       jobs.push(
-        ...(await fetchAndClaimRuns(db, {
-          table: batch.table,
-          routeKey: key,
-          limit: batch.batchSize - jobs.length,
-          groupLimit: batch.groupLimit,
-          agentNames: batch.agentNames,
-          instanceId: rt.instanceId,
-        })),
+        ...(await fetchAndClaimRuns(
+          db,
+          {
+            table: batch.table,
+            routeKey: key,
+            limit: batch.batchSize - jobs.length,
+            groupLimit: batch.groupLimit,
+            agentNames: batch.agentNames,
+            instanceId: rt.instanceId,
+          },
+          batch.distributed,
+        )),
       );
     }
     if (inTransaction) await client.query(jobs.length > 0 ? 'COMMIT' : 'ROLLBACK');

@@ -1,5 +1,6 @@
 import type { Runtime } from '../runtime.js';
 import { RunChannels } from './channels.js';
+import { isDistributedTable } from '../db/citus/isDistributedTable.js';
 import { ensureRunsQueue } from './queue.js';
 import { RunWorker } from './worker.js';
 
@@ -17,9 +18,12 @@ export class RunsService {
    */
   static async start(rt: Runtime): Promise<RunsService> {
     const jobTable = await ensureRunsQueue(rt.boss, rt.pool);
+    // Distributed by Citus: the fetch claims in a second statement (fetchAndClaimRuns.ts). Read
+    // at start: an instance started before the tables were distributed must be restarted.
+    const distributed = await isDistributedTable(rt.pool, 'agentpg_runs');
     const channels = new RunChannels(rt.events);
     await channels.start();
-    const worker = new RunWorker(rt, channels, jobTable);
+    const worker = new RunWorker(rt, channels, jobTable, distributed);
     worker.start();
     return new RunsService(channels, worker);
   }

@@ -87,6 +87,8 @@ export class RunWorker {
     private readonly channels: RunChannels,
     /** The runs queue's job table (ensureRunsQueue), which the fetch reads. */
     private readonly jobTable: string,
+    /** agentpg_runs is distributed by Citus (fetchAndClaimRuns.ts says what changes). */
+    private readonly distributed = false,
   ) {
     this.finalizer = new RunFinalizer(rt);
     this.capableAgents = rt.registry.capableAgents();
@@ -291,6 +293,7 @@ export class RunWorker {
         batchSize,
         groupLimit: limit ?? null,
         agentNames: this.capableAgents,
+        distributed: this.distributed,
       });
       if (jobs.length === 0) return 0;
       this.runsFetched += jobs.length;

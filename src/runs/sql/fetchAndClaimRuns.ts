@@ -55,6 +55,18 @@ export interface FetchAndClaimOptions {
  * active jobs (job_i7) plus the candidates of the same tenant ahead of it in this batch.
  */
 export function fetchAndClaimStatement(o: FetchAndClaimOptions): { text: string; values: unknown[] } {
+  const text = `
+    with ${fetchCtes(o, '$5')},
+    ${claimCtes(`select (f.data->>'runId')::uuid from fetched f where f.data->>'agentName' = any($3::text[])`, '$4')}
+    select f.id as fetched_job_id, f.retry_count as fetched_job_retry_count, f.data as fetched_job_data, c.*
+      from fetched f left join claimed c on c.id = (f.data->>'runId')::uuid`;
+  const values: unknown[] = [o.routeKey, o.limit, o.agentNames, o.instanceId];
+  if (o.groupLimit !== null) values.push(o.groupLimit);
+  return { text, values };
+}
+
+/** The CTEs `next` (the candidates) and `fetched` (the jobs made active); `g`: the group limit's parameter. */
+function fetchCtes(o: FetchAndClaimOptions, g: string): string {
   const t = `${PGBOSS_SCHEMA}.${pg.escapeIdentifier(o.table)}`;
   const now = `${PGBOSS_SCHEMA}.job_now()`;
   const queue = pg.escapeLiteral(RUNS_QUEUE);
@@ -78,7 +90,7 @@ export function fetchAndClaimStatement(o: FetchAndClaimOptions): { text: string;
             and b.state in ('active', 'retry', 'failed') and b.policy = 'key_strict_fifo'
             and b.id <> j.id
          offset 0)
-       ${o.groupLimit === null ? '' : `and (j.group_id is null or ${activeOfGroup(t, queue, 'j.group_id')} < $5::int)`}
+       ${o.groupLimit === null ? '' : `and (j.group_id is null or ${activeOfGroup(t, queue, 'j.group_id')} < ${g}::int)`}
      order by j.priority desc, j.created_on
      limit $2::int
      for update of j skip locked`;
@@ -91,39 +103,42 @@ export function fetchAndClaimStatement(o: FetchAndClaimOptions): { text: string;
            select id, group_id,
                   row_number() over (partition by group_id order by created_on, id) as rn
              from next) r
-          where r.group_id is null or ${activeOfGroup(t, queue, 'r.group_id')} + r.rn <= $5::int`;
+          where r.group_id is null or ${activeOfGroup(t, queue, 'r.group_id')} + r.rn <= ${g}::int`;
   // The chosen ids as an array computed once (an InitPlan): the update then finds them by primary
   // key whatever the planner estimates for the candidates.
-  //
-  // The claim: queued → running (or running → running for a run whose previous worker died) for
-  // the runs of the fetched jobs whose agent this instance can run. `attempts` is the fencing
-  // token: every later write of the execution checks it, so a worker that lost its claim can no
-  // longer write. On its first claim the prompt is stored as the run's first message (not at
-  // enqueue): a session's messages then follow execution order, so a run queued behind another
-  // never puts its prompt into the middle of the earlier run's conversation. started_at is
-  // clock_timestamp() (read once, in a materialized CTE: Citus rejects volatile functions in an
-  // UPDATE of a distributed table): the statement may have begun before the session's previous
-  // run committed its end. state_changed_at is set by every state change (no trigger: see
-  // src/db/schema/runs.ts); a re-claim of a running run is not one.
-  const text = `
-    with next as materialized (${candidates}),
+  return `next as materialized (${candidates}),
     fetched as (
       update ${t} j
          set state = 'active', started_on = ${now}, heartbeat_on = ${now},
              retry_count = case when started_on is not null then retry_count + 1 else retry_count end
        where j.name = ${queue} and j.id = any(array(${chosen}))
       returning j.id, j.retry_count, j.data
-    ),
-    clock as materialized (select clock_timestamp() as t),
+    )`;
+}
+
+/**
+ * The claim's CTEs (`clock`, `claimed`, `prompt`) for the runs `runIds` (a subquery), as
+ * instance `instance` (a parameter). queued → running (or running → running for a run whose
+ * previous worker died). `attempts` is the fencing token: every later write of the execution
+ * checks it, so a worker that lost its claim can no longer write. On its first claim the prompt is
+ * stored as the run's first message (not at enqueue): a session's messages then follow execution
+ * order, so a run queued behind another never puts its prompt into the middle of the earlier
+ * run's conversation. started_at is clock_timestamp() (read once, in a materialized CTE: Citus
+ * rejects volatile functions in an UPDATE of a distributed table): the statement may have begun
+ * before the session's previous run committed its end. state_changed_at is set by every state
+ * change (no trigger: see src/db/schema/runs.ts); a re-claim of a running run is not one.
+ */
+function claimCtes(runIds: string, instance: string): string {
+  return `clock as materialized (select clock_timestamp() as t),
     claimed as (
       update agentpg_runs r set
           state = 'running',
           started_at = coalesce(r.started_at, clock.t),
           state_changed_at = case when r.state <> 'running' then clock.t else r.state_changed_at end,
-          instance_id = $4::text,
+          instance_id = ${instance}::text,
           attempts = r.attempts + 1
         from clock
-       where r.id in (select (f.data->>'runId')::uuid from fetched f where f.data->>'agentName' = any($3::text[]))
+       where r.id in (${runIds})
          and r.state in ('queued', 'running', 'awaiting_input')
       returning r.*
     ),
@@ -131,12 +146,7 @@ export function fetchAndClaimStatement(o: FetchAndClaimOptions): { text: string;
       insert into agentpg_messages (session_id, run_id, role, content)
       select c.session_id, c.id, 'user', jsonb_build_array(jsonb_build_object('type', 'text', 'text', c.prompt))
         from claimed c where c.attempts = 1
-    )
-    select f.id as fetched_job_id, f.retry_count as fetched_job_retry_count, f.data as fetched_job_data, c.*
-      from fetched f left join claimed c on c.id = (f.data->>'runId')::uuid`;
-  const values: unknown[] = [o.routeKey, o.limit, o.agentNames, o.instanceId];
-  if (o.groupLimit !== null) values.push(o.groupLimit);
-  return { text, values };
+    )`;
 }
 
 function activeOfGroup(t: string, queue: string, group: string): string {
@@ -155,14 +165,38 @@ type ClaimedRow = RunRow & {
  * session's active slot (job_i8) is not turned into an empty result: it cannot arise from two of
  * these fetches (a session's later job is never a head while its head is visible as queued), and
  * a failed fetch is retried by the worker's fetch loop.
+ *
+ * `distributed` (agentpg_runs distributed by Citus, docs/scaling.md): Citus plans no statement
+ * that modifies a coordinator table (the job) and a distributed one (the run) together, so the
+ * fetch and the claim are two statements there; the caller holds them in one transaction.
  */
-export async function fetchAndClaimRuns(db: Queryable, o: FetchAndClaimOptions): Promise<ClaimedRunJob[]> {
-  const q = fetchAndClaimStatement(o);
-  const { rows } = await db.query<ClaimedRow>(q.text, q.values);
-  return rows.map((r) => ({
-    id: r.fetched_job_id,
-    retryCount: r.fetched_job_retry_count,
-    data: r.fetched_job_data,
-    run: r.id === null ? null : mapRun(r),
-  }));
+export async function fetchAndClaimRuns(
+  db: Queryable,
+  o: FetchAndClaimOptions,
+  distributed = false,
+): Promise<ClaimedRunJob[]> {
+  if (!distributed) {
+    const q = fetchAndClaimStatement(o);
+    const { rows } = await db.query<ClaimedRow>(q.text, q.values);
+    return rows.map((r) => ({
+      id: r.fetched_job_id,
+      retryCount: r.fetched_job_retry_count,
+      data: r.fetched_job_data,
+      run: r.id === null ? null : mapRun(r),
+    }));
+  }
+  const { rows: jobs } = await db.query<{ id: string; retry_count: number; data: RunJobData }>(
+    `with ${fetchCtes(o, '$3')} select id, retry_count, data from fetched`,
+    o.groupLimit === null ? [o.routeKey, o.limit] : [o.routeKey, o.limit, o.groupLimit],
+  );
+  const runIds = jobs.filter((j) => o.agentNames.includes(j.data.agentName)).map((j) => j.data.runId);
+  const { rows: runs } =
+    runIds.length === 0
+      ? { rows: [] as RunRow[] }
+      : await db.query<RunRow>(`with ${claimCtes('select unnest($1::uuid[])', '$2')} select * from claimed`, [
+          runIds,
+          o.instanceId,
+        ]);
+  const byId = new Map(runs.map((r) => [r.id, mapRun(r)]));
+  return jobs.map((j) => ({ id: j.id, retryCount: j.retry_count, data: j.data, run: byId.get(j.data.runId) ?? null }));
 }
