@@ -264,7 +264,7 @@ async function crashAndResume(env: CrashEnv, point: CrashPoint): Promise<void> {
   const { step, runId, exit } = await crashChild(env, point.at, point.childEnv);
   expect(step, `the child reached ${point.at}`).toBe(point.at);
   expect(exit).toEqual({ code: null, signal: 'SIGKILL' });
-  const atCrash = await point.atCrash(db, runId, fake);
+  const runAttempts = (await point.atCrash(db, runId, fake))?.runAttempts ?? point.runAttempts;
   const t1 = Date.now();
 
   const steps: Array<{ step: RunStepName } & RunStepInfo> = [];
@@ -291,7 +291,7 @@ async function crashAndResume(env: CrashEnv, point: CrashPoint): Promise<void> {
     state: 'completed',
     responseText: FINAL_TEXT,
     toolIterations: 1,
-    attempts: atCrash?.runAttempts ?? point.runAttempts,
+    attempts: runAttempts,
     inputTokens: TURN1_USAGE.input_tokens + TURN2_USAGE.input_tokens,
     outputTokens: TURN1_USAGE.output_tokens + TURN2_USAGE.output_tokens,
     errorType: null,
@@ -347,7 +347,7 @@ async function crashAndResume(env: CrashEnv, point: CrashPoint): Promise<void> {
   for (const x of steps) {
     expect(x).toMatchObject({
       runId,
-      attempt: point.runAttempts,
+      attempt: runAttempts,
       iteration: x.step === 'claimed' ? claimIteration : 1,
     });
   }
