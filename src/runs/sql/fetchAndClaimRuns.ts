@@ -126,7 +126,9 @@ function fetchCtes(o: FetchAndClaimOptions, g: string): string {
  * run's conversation. started_at is clock_timestamp() (read once, in a materialized CTE: Citus
  * rejects volatile functions in an UPDATE of a distributed table): the statement may have begun
  * before the session's previous run committed its end. state_changed_at is set by every state
- * change (no trigger: see src/db/schema/runs.ts); a re-claim of a running run is not one.
+ * change (no trigger: see src/db/schema/runs.ts); a re-claim of a running run is not one. The
+ * ids as an array computed once (an InitPlan), found by primary key: as `id in (subquery)`, a
+ * table without statistics (autovacuum off, no ANALYZE) was read whole on every claim.
  */
 function claimCtes(runIds: string, instance: string): string {
   return `clock as materialized (select clock_timestamp() as t),
@@ -138,7 +140,7 @@ function claimCtes(runIds: string, instance: string): string {
           instance_id = ${instance}::text,
           attempts = r.attempts + 1
         from clock
-       where r.id in (${runIds})
+       where r.id = any(array(${runIds}))
          and r.state in ('queued', 'running', 'awaiting_input')
       returning r.*
     ),
