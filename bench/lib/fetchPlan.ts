@@ -1,16 +1,15 @@
 /**
- * The plan of the run worker's fetch over the backlog the concurrency metric built: pg-boss's own
- * fetch statement (plans.fetchNextJob, built with the options src/runs/worker.ts passes: the
- * `bench` agent's route key as the priority range, a batch of 50), run once under EXPLAIN
+ * The plan of the run worker's fetch over the backlog the concurrency metric built: agentpg's
+ * fetch-and-claim statement (src/runs/sql/fetchAndClaimRuns.ts, built as src/runs/fetchBatch.ts
+ * builds it: the `bench` agent's route key, a batch of 50, no tenant limit), run once under EXPLAIN
  * (ANALYZE, BUFFERS) inside a transaction that is rolled back, so no job changes state. Taken
  * before the measured instance starts: the plan it will meet at its first fetch.
  */
 import pg from 'pg';
-import * as plans from 'pg-boss/dist/plans.js';
 import { PGBOSS_SCHEMA } from '../../src/db/migrate.js';
 import { RUNS_QUEUE } from '../../src/runs/queueName.js';
 import { routeKeyOf } from '../../src/runs/routing.js';
-import { RUNS_QUEUE_OPTIONS } from '../../src/runs/queue.js';
+import { fetchAndClaimStatement } from '../../src/runs/sql/fetchAndClaimRuns.js';
 import { HARNESS_APP } from './database.js';
 
 export interface FetchPlan {
@@ -27,16 +26,13 @@ export async function explainRunFetch(url: string, agent: string, batchSize = 50
       [RUNS_QUEUE],
     );
     if (!rows[0]) throw new Error(`no queue ${RUNS_QUEUE}`);
-    const key = routeKeyOf(agent);
-    const q = plans.fetchNextJob({
-      schema: PGBOSS_SCHEMA,
+    const q = fetchAndClaimStatement({
       table: rows[0].table_name,
-      name: RUNS_QUEUE,
-      policy: RUNS_QUEUE_OPTIONS.policy,
+      routeKey: routeKeyOf(agent),
       limit: batchSize,
-      minPriority: key,
-      maxPriority: key,
-      includeTraceContext: false,
+      groupLimit: null,
+      agentNames: [agent],
+      instanceId: 'bench-explain',
     });
     await c.query('begin');
     try {
