@@ -131,9 +131,7 @@ export class EnqueueBatcher {
       const runId = randomUUID();
       r.onNewRun?.(runId);
       const result = await enqueueLoneRun(preparedStatements(this.rt.pool), { ...r, runId });
-      if (result.kind === 'tooEarly') this.settle([w], [DEFER]);
-      else if (result.kind === 'created') this.settle([w], [{ kind: 'created', runId: result.runId }]);
-      else this.settle([w], [result]);
+      this.settle([w], [result.kind === 'tooEarly' ? DEFER : result]);
     } catch (err) {
       w.reject(err);
     }

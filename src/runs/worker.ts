@@ -312,7 +312,8 @@ export class RunWorker {
         // Awaited by the execution's loop; an execution that ends before it must not leave a
         // rejection nobody handles.
         history.catch(() => {});
-        const entry: InFlight = { exec: new RunExecution(rt, run, history, this.finalizer, ref(j)), job: ref(j) };
+        const job = ref(j);
+        const entry: InFlight = { exec: new RunExecution(rt, run, history, this.finalizer, job), job };
         this.inFlight.set(run.id, entry);
         this.launch(entry);
         // A cancel committed after the claim whose NOTIFY came before this registration.
